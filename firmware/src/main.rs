@@ -1,0 +1,3 @@
+//! Host stub: the firmware is built for Cortex-M targets only.
+
+fn main() {}
