@@ -1,1 +1,361 @@
-//! (to be written)
+//! The one training loop: forward, loss, backward, optimizer step — for a full batch, or an
+//! epoch of shuffled mini-batches. The host and the firmware both train through it.
+
+use crate::error::{check_len, Error, Result};
+use crate::loss::Loss;
+use crate::mlp::{activation_count, scratch_count, Architecture};
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+
+/// Length of the workspace a [`Trainer`] needs for batches of up to `batch` samples:
+/// activations, backward scratch and the loss gradient. A `const fn`, to size static buffers.
+pub const fn workspace_count(widths: &[usize], batch: usize) -> usize {
+    let output_width = match widths.last() {
+        Some(w) => *w,
+        None => 0,
+    };
+    activation_count(widths, batch) + scratch_count(widths, batch) + output_width * batch
+}
+
+/// Inputs and targets of a set of samples, row-major (`samples × width`).
+#[derive(Debug, Clone, Copy)]
+pub struct Samples<'a> {
+    /// `samples × input_width`.
+    pub inputs: &'a [f32],
+    /// `samples × output_width`.
+    pub targets: &'a [f32],
+}
+
+/// Caller-owned buffers for an epoch of mini-batches.
+#[derive(Debug)]
+pub struct BatchBuffers<'a> {
+    /// The sample order, one entry per sample; reshuffled every epoch.
+    pub order: &'a mut [u32],
+    /// Room for one mini-batch of inputs.
+    pub inputs: &'a mut [f32],
+    /// Room for one mini-batch of targets.
+    pub targets: &'a mut [f32],
+}
+
+/// Gradients of the loss over `samples` with respect to `parameters` (overwritten), using
+/// `workspace` (at least [`workspace_count`] for this batch). Returns the loss.
+///
+/// `total_samples` is the size of the batch the loss is averaged over: the samples' own count,
+/// or the whole batch's when the caller splits one batch across threads and adds the parts.
+pub fn compute_gradients(
+    arch: &Architecture<'_>,
+    loss: Loss,
+    parameters: &[f32],
+    samples: Samples<'_>,
+    total_samples: usize,
+    gradients: &mut [f32],
+    workspace: &mut [f32],
+) -> Result<f32> {
+    let batch = arch.batch_size(samples.inputs)?;
+    let out_width = arch.output_width();
+    check_len("targets", batch * out_width, samples.targets.len())?;
+    let (activations, rest) = split(workspace, arch.activation_len(batch))?;
+    let (scratch, rest) = split(rest, arch.scratch_len(batch))?;
+    let (output_gradient, _) = split(rest, batch * out_width)?;
+    let outputs = arch.forward(parameters, samples.inputs, activations)?;
+    let value = loss.value_and_gradient(
+        outputs,
+        samples.targets,
+        out_width,
+        total_samples,
+        output_gradient,
+    )?;
+    arch.backward(
+        parameters,
+        samples.inputs,
+        activations,
+        output_gradient,
+        gradients,
+        scratch,
+    )?;
+    Ok(value)
+}
+
+/// Splits `len` entries off the front of a workspace.
+fn split(buffer: &mut [f32], len: usize) -> Result<(&mut [f32], &mut [f32])> {
+    if buffer.len() < len {
+        return Err(Error::LengthMismatch {
+            what: "workspace",
+            expected: len,
+            actual: buffer.len(),
+        });
+    }
+    Ok(buffer.split_at_mut(len))
+}
+
+/// Trains a network: owns the optimizer, the gradient buffer and the workspace (any storage:
+/// arrays, `Vec`s, `&'static mut` slices), and borrows the parameters for each call.
+#[derive(Debug, Clone)]
+pub struct Trainer<O, G, W = G> {
+    loss: Loss,
+    optimizer: O,
+    gradients: G,
+    workspace: W,
+}
+
+impl<O, G, W> Trainer<O, G, W>
+where
+    O: Optimizer,
+    G: AsRef<[f32]> + AsMut<[f32]>,
+    W: AsRef<[f32]> + AsMut<[f32]>,
+{
+    /// A trainer; `gradients` must hold one entry per parameter and `workspace`
+    /// [`workspace_count`] entries for the largest batch it will see.
+    pub fn new(loss: Loss, optimizer: O, gradients: G, workspace: W) -> Self {
+        Trainer {
+            loss,
+            optimizer,
+            gradients,
+            workspace,
+        }
+    }
+
+    /// The loss being minimized.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The optimizer (for its state in a checkpoint).
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+
+    /// The optimizer, to change its learning rate or restore its state.
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+
+    /// The gradients of the last step.
+    pub fn gradients(&self) -> &[f32] {
+        self.gradients.as_ref()
+    }
+
+    /// One optimizer step on one batch (the whole training set for full-batch training).
+    /// Returns the batch's loss before the step; a NaN or infinite loss is an error and leaves
+    /// the parameters untouched.
+    pub fn step(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &mut [f32],
+        samples: Samples<'_>,
+    ) -> Result<f32> {
+        let batch = arch.batch_size(samples.inputs)?;
+        let value = compute_gradients(
+            arch,
+            self.loss,
+            parameters,
+            samples,
+            batch,
+            self.gradients.as_mut(),
+            self.workspace.as_mut(),
+        )?;
+        self.optimizer.step(parameters, self.gradients.as_ref())?;
+        Ok(value)
+    }
+
+    /// One epoch of mini-batches of `batch_size` samples in a fresh random order (the last batch
+    /// may be smaller). Returns the mean loss over the epoch's samples.
+    pub fn epoch(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &mut [f32],
+        samples: Samples<'_>,
+        batch_size: usize,
+        buffers: BatchBuffers<'_>,
+        rng: &mut Rng,
+    ) -> Result<f32> {
+        let n = arch.batch_size(samples.inputs)?;
+        let (in_w, out_w) = (arch.input_width(), arch.output_width());
+        check_len("targets", n * out_w, samples.targets.len())?;
+        check_len("sample order", n, buffers.order.len())?;
+        if batch_size == 0 {
+            return Err(Error::InvalidSetting("batch size must be > 0"));
+        }
+        let batch_size = batch_size.min(n);
+        if buffers.inputs.len() < batch_size * in_w || buffers.targets.len() < batch_size * out_w {
+            return Err(Error::LengthMismatch {
+                what: "mini-batch buffers",
+                expected: batch_size * (in_w + out_w),
+                actual: buffers.inputs.len() + buffers.targets.len(),
+            });
+        }
+        for (i, o) in buffers.order.iter_mut().enumerate() {
+            *o = i as u32;
+        }
+        rng.shuffle(buffers.order);
+        let mut total = 0.0f64;
+        for chunk in buffers.order.chunks(batch_size) {
+            let (bx, by) = (
+                &mut buffers.inputs[..chunk.len() * in_w],
+                &mut buffers.targets[..chunk.len() * out_w],
+            );
+            for ((&index, x), y) in chunk
+                .iter()
+                .zip(bx.chunks_exact_mut(in_w))
+                .zip(by.chunks_exact_mut(out_w))
+            {
+                let i = index as usize;
+                x.copy_from_slice(samples.inputs.get(i * in_w..(i + 1) * in_w).unwrap_or(&[]));
+                y.copy_from_slice(
+                    samples
+                        .targets
+                        .get(i * out_w..(i + 1) * out_w)
+                        .unwrap_or(&[]),
+                );
+            }
+            let value = self.step(
+                arch,
+                parameters,
+                Samples {
+                    inputs: bx,
+                    targets: by,
+                },
+            )?;
+            total += f64::from(value) * chunk.len() as f64;
+        }
+        Ok((total / n as f64) as f32)
+    }
+
+    /// The network's outputs on any number of inputs (a whole analysis grid), computed in
+    /// chunks that fit the workspace and written to `outputs`.
+    pub fn predict(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &[f32],
+        inputs: &[f32],
+        outputs: &mut [f32],
+    ) -> Result<()> {
+        let n = arch.batch_size(inputs)?;
+        let (in_w, out_w) = (arch.input_width(), arch.output_width());
+        check_len("outputs", n * out_w, outputs.len())?;
+        let capacity = self.workspace.as_ref().len() / activation_count(arch.widths(), 1);
+        if capacity == 0 {
+            return Err(Error::LengthMismatch {
+                what: "workspace",
+                expected: activation_count(arch.widths(), 1),
+                actual: self.workspace.as_ref().len(),
+            });
+        }
+        for (x, y) in inputs
+            .chunks(capacity * in_w)
+            .zip(outputs.chunks_mut(capacity * out_w))
+        {
+            y.copy_from_slice(arch.forward(parameters, x, self.workspace.as_mut())?);
+        }
+        Ok(())
+    }
+
+    /// The loss of the network on `samples` (a test set), without training.
+    pub fn evaluate(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &[f32],
+        samples: Samples<'_>,
+        outputs: &mut [f32],
+    ) -> Result<f32> {
+        self.predict(arch, parameters, samples.inputs, outputs)?;
+        self.loss
+            .value(outputs, samples.targets, arch.output_width())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation;
+    use crate::init::{Init, LayerInit};
+    use crate::mlp::{parameter_count, Mlp};
+    use crate::optim::Adam;
+
+    const WIDTHS: [usize; 3] = [1, 64, 1];
+    const P: usize = parameter_count(&WIDTHS);
+    const N: usize = 64;
+
+    /// The smoke test of the foundation: a 1-64-1 tanh net fits sin x on [−π, π).
+    #[test]
+    fn fits_sin_x() {
+        let mut net = Mlp::<3, P>::new(WIDTHS, Activation::Tanh, Activation::Identity);
+        let mut rng = Rng::new(0);
+        let (arch, params) = net.split_mut();
+        Init::Uniform(LayerInit::normal(1.0))
+            .initialize(&arch, params, &mut rng)
+            .unwrap();
+        let mut x = [0.0f32; N];
+        let mut y = [0.0f32; N];
+        for j in 0..N {
+            x[j] = -core::f32::consts::PI + j as f32 * 2.0 * core::f32::consts::PI / N as f32;
+            y[j] = libm::sinf(x[j]);
+        }
+        let adam = Adam::new(0.01, [0.0; P], [0.0; P]).unwrap();
+        let mut trainer = Trainer::new(
+            Loss::MeanSquaredError,
+            adam,
+            [0.0; P],
+            [0.0; workspace_count(&WIDTHS, N)],
+        );
+        let samples = Samples {
+            inputs: &x,
+            targets: &y,
+        };
+        let first = trainer.step(&arch, params, samples).unwrap();
+        let mut last = first;
+        for _ in 0..2000 {
+            last = trainer.step(&arch, params, samples).unwrap();
+        }
+        let mut out = [0.0f32; N];
+        let test = trainer.evaluate(&arch, params, samples, &mut out).unwrap();
+        assert!(last < 1e-3 && test < 1e-3, "loss {first} -> {last}, {test}");
+    }
+
+    #[test]
+    fn mini_batch_epoch_lowers_the_loss() {
+        const W: [usize; 3] = [2, 16, 3];
+        const Q: usize = parameter_count(&W);
+        let arch = Architecture::tanh(&W).unwrap();
+        let mut params = [0.0f32; Q];
+        let mut rng = Rng::new(5);
+        Init::LeCun
+            .initialize(&arch, &mut params, &mut rng)
+            .unwrap();
+        let mut x = [0.0f32; 2 * 40];
+        let mut y = [0.0f32; 3 * 40];
+        for i in 0..40 {
+            let (a, b) = (rng.uniform() as f32, rng.uniform() as f32);
+            x[2 * i..2 * i + 2].copy_from_slice(&[a, b]);
+            y[3 * i..3 * i + 3].copy_from_slice(&[a + b, a - b, a * b]);
+        }
+        let samples = Samples {
+            inputs: &x,
+            targets: &y,
+        };
+        let mut trainer = Trainer::new(
+            Loss::MeanSquaredError,
+            Adam::new(0.01, [0.0; Q], [0.0; Q]).unwrap(),
+            [0.0; Q],
+            [0.0; workspace_count(&W, 8)],
+        );
+        let (mut order, mut bx, mut by) = ([0u32; 40], [0.0f32; 16], [0.0f32; 24]);
+        let mut losses = [0.0f32; 50];
+        for l in losses.iter_mut() {
+            let buffers = BatchBuffers {
+                order: &mut order,
+                inputs: &mut bx,
+                targets: &mut by,
+            };
+            *l = trainer
+                .epoch(&arch, &mut params, samples, 8, buffers, &mut rng)
+                .unwrap();
+        }
+        assert!(
+            losses[49] < 0.2 * losses[0],
+            "{} -> {}",
+            losses[0],
+            losses[49]
+        );
+    }
+}
