@@ -488,7 +488,8 @@ impl Dataset {
 
 /// Parses an image stream and a label stream (each raw or gzip) into a [`Dataset`].
 ///
-/// `images_name` and `labels_name` name the sources in error messages.
+/// Each argument is `(name, bytes)`: the name identifies the source in error messages.
+/// Labels must be below `classes` ([`MNIST_CLASSES`] for MNIST).
 pub fn parse_idx_pair(
     images: (&str, &[u8]),
     labels: (&str, &[u8]),

@@ -233,26 +233,20 @@ impl GrayImage {
                 (v * 255.0).round() as u8
             })
             .collect();
-        let encode_error = |e: ::image::ImageError| ImageError::Encode {
+        let encode_error = |e: &dyn fmt::Display| ImageError::Encode {
             message: e.to_string(),
         };
-        let width = u32::try_from(self.width).map_err(|e| ImageError::Encode {
-            message: e.to_string(),
-        })?;
-        let height = u32::try_from(self.height).map_err(|e| ImageError::Encode {
-            message: e.to_string(),
-        })?;
-        let buffer = ::image::GrayImage::from_raw(width, height, bytes).ok_or(
-            ImageError::ShapeMismatch {
+        let side = |n: usize| u32::try_from(n).map_err(|e| encode_error(&e));
+        let buffer = ::image::GrayImage::from_raw(side(self.width)?, side(self.height)?, bytes)
+            .ok_or(ImageError::ShapeMismatch {
                 width: self.width,
                 height: self.height,
                 pixels: self.pixels.len(),
-            },
-        )?;
+            })?;
         let mut out = Cursor::new(Vec::new());
         buffer
             .write_to(&mut out, ImageFormat::Png)
-            .map_err(encode_error)?;
+            .map_err(|e| encode_error(&e))?;
         Ok(out.into_inner())
     }
 
