@@ -1,0 +1,72 @@
+//! Training never touches the heap: a counting global allocator sees zero allocations during
+//! a full-batch step, an epoch of mini-batches and a prediction on a grid.
+
+use fprinciple_core::init::Init;
+use fprinciple_core::loss::Loss;
+use fprinciple_core::mlp::Architecture;
+use fprinciple_core::optim::Adam;
+use fprinciple_core::rng::Rng;
+use fprinciple_core::train::{workspace_count, BatchBuffers, Samples, Trainer};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn training_allocates_nothing() {
+    let widths = [2, 32, 16, 3];
+    let arch = Architecture::tanh(&widths).unwrap();
+    let p = arch.parameter_count();
+    let mut rng = Rng::new(1);
+    let mut parameters = vec![0.0; p];
+    Init::Xavier
+        .initialize(&arch, &mut parameters, &mut rng)
+        .unwrap();
+    let x: Vec<f32> = (0..2 * 64).map(|_| rng.normal_f32(1.0)).collect();
+    let y: Vec<f32> = (0..3 * 64).map(|_| rng.normal_f32(1.0)).collect();
+    let samples = Samples {
+        inputs: &x,
+        targets: &y,
+    };
+    let mut trainer = Trainer::new(
+        Loss::SoftmaxCrossEntropy,
+        Adam::new(1e-3, vec![0.0; p], vec![0.0; p]).unwrap(),
+        vec![0.0; p],
+        vec![0.0; workspace_count(&widths, 64)],
+    );
+    let (mut order, mut bx, mut by) = (vec![0; 64], vec![0.0; 2 * 16], vec![0.0; 3 * 16]);
+    let mut outputs = vec![0.0; 3 * 64];
+
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    trainer.step(&arch, &mut parameters, samples).unwrap();
+    let buffers = BatchBuffers {
+        order: &mut order,
+        inputs: &mut bx,
+        targets: &mut by,
+    };
+    trainer
+        .epoch(&arch, &mut parameters, samples, 16, buffers, &mut rng)
+        .unwrap();
+    trainer
+        .predict(&arch, &parameters, &x, &mut outputs)
+        .unwrap();
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(after - before, 0, "allocations during training");
+}
