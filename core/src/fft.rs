@@ -142,18 +142,66 @@ mod tests {
     /// Naive DFT in f64, scaled by 1/N: the reference the FFT is checked against.
     fn naive_dft(re: &[f64], im: &[f64]) -> Vec<(f64, f64)> {
         let n = re.len();
+        // e^{−2πi m/n} for m = jk mod n, from a table so large sizes stay quick.
+        let twiddle: Vec<(f64, f64)> = (0..n)
+            .map(|m| (-2.0 * PI * m as f64 / n as f64).sin_cos())
+            .collect();
         (0..n)
             .map(|k| {
                 let mut acc = (0.0, 0.0);
                 for (j, (&a, &b)) in re.iter().zip(im).enumerate() {
-                    let angle = -2.0 * PI * ((j * k) % n) as f64 / n as f64;
-                    let (s, c) = angle.sin_cos();
+                    let (s, c) = twiddle[(j * k) % n];
                     acc.0 += a * c - b * s;
                     acc.1 += a * s + b * c;
                 }
                 (acc.0 / n as f64, acc.1 / n as f64)
             })
             .collect()
+    }
+
+    /// Largest absolute difference between an FFT result and the naive DFT.
+    fn max_deviation(fft: &[Complex32], reference: &[(f64, f64)]) -> f64 {
+        fft.iter()
+            .zip(reference)
+            .map(|(z, r)| {
+                (f64::from(z.re) - r.0)
+                    .abs()
+                    .max((f64::from(z.im) - r.1).abs())
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn every_supported_size_matches_naive_dft() {
+        let mut n = 2;
+        while n <= MAX_SIZE {
+            // A fixed pseudo-random signal in [−1, 1].
+            let x: Vec<f32> = (0..n)
+                .map(|j| ((j as u32).wrapping_mul(2_654_435_761) >> 8) as f32 / 8_388_608.0 - 1.0)
+                .collect();
+            let y: Vec<f32> = x.iter().rev().map(|v| 0.5 * v).collect();
+            let re: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+            let im: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
+
+            let reference = naive_dft(&re, &std::vec![0.0; n]);
+            let mut buf = x.clone();
+            let out = rfft_slice(&mut buf);
+            assert!(out.is_ok(), "rfft size {n}");
+            if let Ok(out) = out {
+                assert!(max_deviation(out.bins, &reference) < TOL, "rfft size {n}");
+                assert!((f64::from(out.nyquist) - reference[n / 2].0).abs() < TOL);
+            }
+
+            let reference = naive_dft(&re, &im);
+            let mut buf: Vec<Complex32> = x
+                .iter()
+                .zip(&y)
+                .map(|(&a, &b)| Complex32::new(a, b))
+                .collect();
+            assert_eq!(cfft_slice(&mut buf), Ok(()), "cfft size {n}");
+            assert!(max_deviation(&buf, &reference) < TOL, "cfft size {n}");
+            n *= 2;
+        }
     }
 
     /// A power-of-two size from 2 to 1024 and that many values in [−1, 1].

@@ -2,9 +2,9 @@
 //! and at scattered points projected on a direction.
 //!
 //! Every spectrum here is scaled by `1/N` (see [`crate::fft`]): `ŷ_k = (1/N) Σ_j y_j e^{−2πi jk/N}`.
-//! On the grid `x_j = a + j (b − a)/N` ([`grid_point`]), a term `a·sin(k·2π(x − a)/(b − a))`
-//! of the target has `|ŷ_k| = a/2`; e.g. `sin x + sin 3x + sin 5x` on `[−π, π)` has
-//! `|ŷ_1| = |ŷ_3| = |ŷ_5| = 0.5`.
+//! On the grid `x_j = a + j (b − a)/N` ([`grid_point`]), a term `c·sin(2πk (x − a)/(b − a))`
+//! of the target (k whole cycles on the interval) has `|ŷ_k| = c/2`; e.g. `sin x + sin 3x +
+//! sin 5x` on `[−π, π)` has `|ŷ_1| = |ŷ_3| = |ŷ_5| = 0.5`.
 //!
 //! Nothing here allocates: callers pass every buffer.
 

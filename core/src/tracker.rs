@@ -348,8 +348,9 @@ impl<const PEAKS: usize> SpectralTracker<PEAKS> {
     }
 
     /// Observes the network's outputs on the analysis grid at `step`, with a stack buffer of
-    /// `N` floats as FFT scratch.
+    /// `N` floats as FFT scratch (`N` a power of two, checked at compile time).
     pub fn observe<const N: usize>(&mut self, step: u32, outputs: &[f32; N]) -> Result<()> {
+        const { assert!(N.is_power_of_two(), "grid size must be a power of two") };
         let mut scratch = [0.0; N];
         self.observe_with_scratch(step, outputs, &mut scratch)
     }
@@ -375,7 +376,7 @@ impl<const PEAKS: usize> SpectralTracker<PEAKS> {
     /// scaling); it needs at least `last peak bin + 1` values, else [`Error::LengthMismatch`]
     /// and nothing is recorded.
     pub fn observe_spectrum(&mut self, step: u32, output: &[Complex32]) -> Result<()> {
-        let needed = self.peaks.last().map_or(0, |p| p.bin + 1);
+        let needed = self.peaks.last().map_or(0, |p| p.bin.saturating_add(1));
         if output.len() < needed {
             return Err(Error::LengthMismatch {
                 what: "output spectrum (at least)",
