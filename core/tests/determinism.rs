@@ -1,4 +1,5 @@
 //! The same seed gives bit-identical parameters after training.
+#![allow(clippy::unwrap_used)]
 
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::loss::Loss;

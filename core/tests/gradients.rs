@@ -1,5 +1,6 @@
 //! Backpropagation against finite differences, for random networks and inputs, every
 //! activation and loss.
+#![allow(clippy::unwrap_used)]
 
 use fprinciple_core::activation::Activation;
 use fprinciple_core::dense::{self, DenseShape};
