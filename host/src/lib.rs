@@ -6,5 +6,6 @@
 
 pub mod data;
 pub mod experiments;
+pub mod network;
 pub mod plot;
 pub mod record;

@@ -1,0 +1,181 @@
+//! Networks sized at run time: heap storage for the core's slice-based networks, and the
+//! optimizer chosen on the command line.
+
+use fprinciple_core::activation::Activation;
+use fprinciple_core::init::{Init, LayerInit};
+use fprinciple_core::mlp::Architecture;
+use fprinciple_core::optim::{Adam, Optimizer, Sgd};
+use fprinciple_core::rng::Rng;
+use fprinciple_core::train::{workspace_count, Trainer};
+use serde::{Deserialize, Serialize};
+
+/// A network whose widths come from the command line; the numbers go through the core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    /// Widths, input first.
+    pub widths: Vec<usize>,
+    /// Activation of the hidden layers.
+    pub hidden: Activation,
+    /// Activation of the output layer.
+    pub output: Activation,
+    /// Flat parameters in the core's layout.
+    pub parameters: Vec<f32>,
+}
+
+impl Network {
+    /// A network with parameters drawn by `init` from `rng`.
+    pub fn new(
+        widths: &[usize],
+        hidden: Activation,
+        output: Activation,
+        init: Init<'_>,
+        rng: &mut Rng,
+    ) -> Result<Self, fprinciple_core::Error> {
+        let arch = Architecture::new(widths, hidden, output)?;
+        let mut parameters = vec![0.0; arch.parameter_count()];
+        init.initialize(&arch, &mut parameters, rng)?;
+        Ok(Network {
+            widths: widths.to_vec(),
+            hidden,
+            output,
+            parameters,
+        })
+    }
+
+    /// The borrowed shape and the parameters, for a trainer step.
+    pub fn split_mut(&mut self) -> (Architecture<'_>, &mut [f32]) {
+        // The widths were validated in `new`; a hand-built invalid network gets an empty
+        // architecture error at its first use instead of a panic here.
+        let arch = Architecture::new(&self.widths, self.hidden, self.output)
+            .unwrap_or_else(|_| fallback_architecture());
+        (arch, &mut self.parameters)
+    }
+
+    /// The borrowed shape.
+    pub fn architecture(&self) -> Architecture<'_> {
+        Architecture::new(&self.widths, self.hidden, self.output)
+            .unwrap_or_else(|_| fallback_architecture())
+    }
+}
+
+fn fallback_architecture() -> Architecture<'static> {
+    // A 1-1 network: any parameter slice of another length is then a length error.
+    const ONE: [usize; 2] = [1, 1];
+    match Architecture::tanh(&ONE) {
+        Ok(arch) => arch,
+        Err(_) => unreachable!("[1, 1] is a valid architecture"),
+    }
+}
+
+/// σ for every layer, in the paper's two ways of stating it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitScale {
+    /// Every weight and bias ~ N(0, σ²) (the 1-D and image experiments).
+    Normal(f32),
+    /// Explicit σ per layer (weights and biases alike), input side first.
+    PerLayer(Vec<f32>),
+    /// Hidden weights ~ N(0, (gain/√fan_in)²), output weights ~ N(0, 1/fan_in), zero biases
+    /// (the MNIST experiment).
+    LeCunGain(f32),
+}
+
+impl InitScale {
+    /// The per-layer initialization for `widths`.
+    pub fn layers(&self, widths: &[usize]) -> Vec<LayerInit> {
+        let layers = widths.len().saturating_sub(1);
+        (0..layers)
+            .map(|i| match self {
+                InitScale::Normal(s) => LayerInit::normal(*s),
+                InitScale::PerLayer(s) => LayerInit::normal(s.get(i).copied().unwrap_or(f32::NAN)),
+                InitScale::LeCunGain(g) => {
+                    LayerInit::lecun(widths[i], if i + 1 == layers { 1.0 } else { *g })
+                }
+            })
+            .collect()
+    }
+}
+
+/// Which optimizer, with its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum OptimizerConfig {
+    /// Adam with β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
+    Adam {
+        /// Learning rate.
+        learning_rate: f32,
+    },
+    /// SGD with momentum (momentum 0: plain gradient descent).
+    Sgd {
+        /// Learning rate.
+        learning_rate: f32,
+        /// Momentum in [0, 1).
+        momentum: f32,
+    },
+}
+
+/// An optimizer chosen at run time, with heap state.
+#[derive(Debug, Clone)]
+pub enum AnyOptimizer {
+    /// Adam.
+    Adam(Adam<Vec<f32>>),
+    /// SGD with momentum.
+    Sgd(Sgd<Vec<f32>>),
+}
+
+impl OptimizerConfig {
+    /// The optimizer for `parameters` parameters.
+    pub fn build(&self, parameters: usize) -> Result<AnyOptimizer, fprinciple_core::Error> {
+        Ok(match *self {
+            OptimizerConfig::Adam { learning_rate } => AnyOptimizer::Adam(Adam::new(
+                learning_rate,
+                vec![0.0; parameters],
+                vec![0.0; parameters],
+            )?),
+            OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+            } => AnyOptimizer::Sgd(Sgd::new(learning_rate, momentum, vec![0.0; parameters])?),
+        })
+    }
+}
+
+impl Optimizer for AnyOptimizer {
+    fn step(&mut self, parameters: &mut [f32], gradients: &[f32]) -> fprinciple_core::Result<()> {
+        match self {
+            AnyOptimizer::Adam(o) => o.step(parameters, gradients),
+            AnyOptimizer::Sgd(o) => o.step(parameters, gradients),
+        }
+    }
+    fn learning_rate(&self) -> f32 {
+        match self {
+            AnyOptimizer::Adam(o) => o.learning_rate(),
+            AnyOptimizer::Sgd(o) => o.learning_rate(),
+        }
+    }
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        match self {
+            AnyOptimizer::Adam(o) => o.set_learning_rate(learning_rate),
+            AnyOptimizer::Sgd(o) => o.set_learning_rate(learning_rate),
+        }
+    }
+}
+
+/// The trainer the host uses: heap buffers, run-time optimizer.
+pub type HostTrainer = Trainer<AnyOptimizer, Vec<f32>>;
+
+/// A trainer for `network` with room for batches of up to `batch` samples.
+pub fn trainer(
+    network: &Network,
+    loss: fprinciple_core::loss::Loss,
+    optimizer: &OptimizerConfig,
+    batch: usize,
+) -> Result<HostTrainer, fprinciple_core::Error> {
+    let p = network.parameters.len();
+    Ok(Trainer::new(
+        loss,
+        optimizer.build(p)?,
+        vec![0.0; p],
+        vec![0.0; workspace_count(&network.widths, batch)],
+    ))
+}
