@@ -356,7 +356,8 @@ impl<'a> Parser<'a> {
 }
 
 /// Whether a uniform grid includes the right endpoint of its interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Endpoints {
     /// `x_j = a + j(b − a)/n` for `j < n`: [a, b), the periodic grid the DFT assumes.
     Exclude,

@@ -1,0 +1,451 @@
+//! Experiment 1: frequency order in 1-D — the network fits the target's low frequencies first.
+//!
+//! A tanh network is trained on a sum of sines; every `observe_every` steps its outputs on a
+//! uniform analysis grid go to the core's [`SpectralTracker`], which reports the relative error
+//! Δ_F at each peak of the target's spectrum and the step at which each peak converged.
+
+use crate::data::target::{uniform_grid_f32, Endpoints, Target};
+use crate::network::{trainer, InitScale, Network, OptimizerConfig};
+use fprinciple_core::activation::Activation;
+use fprinciple_core::init::Init;
+use fprinciple_core::loss::Loss;
+use fprinciple_core::rng::Rng;
+use fprinciple_core::spectrum::{spectrum_on_grid, PeakSearch};
+use fprinciple_core::tracker::{ConvergenceRule, ErrorMeasure, SpectralTracker, TrackerSettings};
+use fprinciple_core::train::Samples;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+use std::time::Instant;
+
+/// Most peaks a run tracks.
+pub const MAX_PEAKS: usize = 16;
+
+/// Every setting of one 1-D run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FreqConfig {
+    /// Name of the preset the settings started from.
+    pub preset: String,
+    /// The target, as text (`sin(x)+sin(3x)+sin(5x)`).
+    pub target: String,
+    /// The interval `[a, b]` of the inputs.
+    pub interval: [f64; 2],
+    /// Number of training points, uniformly spaced.
+    pub train_points: usize,
+    /// Whether the training grid includes `b`.
+    pub train_endpoints: Endpoints,
+    /// Number of test points (uniform, both ends included); 0 for none.
+    pub test_points: usize,
+    /// Points of the analysis grid on `[a, b)` (a power of two); the spectrum is taken there.
+    pub analysis_points: usize,
+    /// Network widths, input first.
+    pub widths: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Initialization scale.
+    pub init: InitScale,
+    /// Optimizer and learning rate.
+    pub optimizer: OptimizerConfig,
+    /// Most training steps.
+    pub steps: usize,
+    /// Stop once the training loss is below this.
+    pub stop_loss: Option<f32>,
+    /// Observe the spectrum every this many steps.
+    pub observe_every: usize,
+    /// Seed of the initialization.
+    pub seed: u64,
+    /// Peak search among the target's bins.
+    pub peaks: PeakSearch,
+    /// Convergence rule and error measure.
+    pub tracker: TrackerSettings,
+}
+
+impl FreqConfig {
+    /// The classic run: sin x + sin 3x + sin 5x on [−π, π), 128 points on the analysis grid,
+    /// 1-200-200-200-100-1 tanh, σ = 1/√200, full-batch Adam 2e-4, 2,000 steps.
+    pub fn classic() -> Self {
+        FreqConfig {
+            preset: "classic".into(),
+            target: "sin(x)+sin(3x)+sin(5x)".into(),
+            interval: [-PI, PI],
+            train_points: 128,
+            train_endpoints: Endpoints::Exclude,
+            test_points: 0,
+            analysis_points: 128,
+            widths: vec![1, 200, 200, 200, 100, 1],
+            activation: Activation::Tanh,
+            init: InitScale::Normal(1.0 / 200f32.sqrt()),
+            optimizer: OptimizerConfig::Adam {
+                learning_rate: 2e-4,
+            },
+            steps: 2000,
+            stop_loss: None,
+            observe_every: 1,
+            seed: 0,
+            peaks: PeakSearch::DEFAULT,
+            tracker: TrackerSettings::DEFAULT,
+        }
+    }
+
+    /// The authors' TF1 setting: sin x + sin 4x on [−10, 10], 61 training points with both
+    /// ends, 201 test points, σ = 0.05, Adam 2e-5, stop when the training MSE < 3e-3.
+    pub fn official() -> Self {
+        FreqConfig {
+            preset: "official".into(),
+            target: "sin(x)+sin(4x)".into(),
+            interval: [-10.0, 10.0],
+            train_points: 61,
+            train_endpoints: Endpoints::Include,
+            test_points: 201,
+            analysis_points: 64,
+            init: InitScale::Normal(0.05),
+            optimizer: OptimizerConfig::Adam {
+                learning_rate: 2e-5,
+            },
+            steps: 40_000,
+            stop_loss: Some(3e-3),
+            ..Self::classic()
+        }
+    }
+
+    /// The one-hidden-layer network of the theory check (m = 200, plain gradient descent with
+    /// learning rate 0.005), with hidden weights and biases ~ N(0, σ²) and output weights
+    /// ~ N(0, 0.1²).
+    pub fn theory(sigma: f32) -> Self {
+        FreqConfig {
+            preset: format!("theory-sigma-{sigma}"),
+            widths: vec![1, 200, 1],
+            init: InitScale::PerLayer(vec![sigma, 0.1]),
+            optimizer: OptimizerConfig::Sgd {
+                learning_rate: 0.005,
+                momentum: 0.0,
+            },
+            steps: 20_000,
+            observe_every: 10,
+            ..Self::classic()
+        }
+    }
+
+    /// A shortened version that still shows the effect (for `--quick` and tests).
+    pub fn quick(mut self) -> Self {
+        self.steps = (self.steps / 2).max(1);
+        self
+    }
+
+    /// The analysis rule and measure shorthand for the tracker.
+    pub fn rule(&self) -> ConvergenceRule {
+        self.tracker.rule
+    }
+}
+
+/// Progress of a running experiment, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Steps done.
+    pub step: usize,
+    /// Most steps.
+    pub steps: usize,
+    /// Current training loss.
+    pub loss: f32,
+}
+
+/// One observation: the errors at a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Training step (0 = before training).
+    pub step: usize,
+    /// Training MSE at this step (before its update).
+    pub train_loss: f32,
+    /// Test MSE, if there is a test set.
+    pub test_loss: Option<f32>,
+    /// Δ_F per peak, low frequency first.
+    pub delta: Vec<f32>,
+}
+
+/// The network's outputs at one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Training step.
+    pub step: usize,
+    /// Outputs on the analysis grid.
+    pub analysis: Vec<f32>,
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// All steps done.
+    Steps,
+    /// The training loss fell below the stopping loss.
+    StopLoss,
+    /// The loss became NaN or infinite.
+    Diverged,
+    /// The caller asked to stop (Ctrl-C).
+    Interrupted,
+}
+
+/// Everything a 1-D run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FreqResult {
+    /// The settings.
+    pub config: FreqConfig,
+    /// DFT bins of the tracked peaks, low to high.
+    pub peak_bins: Vec<usize>,
+    /// The peaks as frequencies of the input (cycles per unit × 2π: `k · 2π / (b − a)`).
+    pub peak_frequencies: Vec<f64>,
+    /// Step at which each peak converged.
+    pub convergence_steps: Vec<Option<usize>>,
+    /// Whether every peak converged, low frequencies first.
+    pub low_to_high: bool,
+    /// Every observation.
+    pub observations: Vec<Observation>,
+    /// Outputs at a few steps, for figures.
+    pub snapshots: Vec<Snapshot>,
+    /// The analysis grid.
+    pub analysis_x: Vec<f32>,
+    /// The target on the analysis grid.
+    pub analysis_y: Vec<f32>,
+    /// The training points.
+    pub train_x: Vec<f32>,
+    /// The target at the training points.
+    pub train_y: Vec<f32>,
+    /// |DFT| of the target on the analysis grid (bins 0..N/2).
+    pub target_spectrum: Vec<f32>,
+    /// |DFT| of the final output on the analysis grid.
+    pub output_spectrum: Vec<f32>,
+    /// Steps taken.
+    pub steps_run: usize,
+    /// Why the run stopped.
+    pub stop: StopReason,
+    /// Final training loss.
+    pub final_train_loss: f32,
+    /// Final test loss.
+    pub final_test_loss: Option<f32>,
+    /// Wall time of the training loop, seconds.
+    pub seconds: f64,
+}
+
+/// Errors of a 1-D run.
+#[derive(Debug)]
+pub enum FreqError {
+    /// A setting is invalid (the text names it).
+    Setting(String),
+    /// The core refused something.
+    Core(fprinciple_core::Error),
+}
+
+impl std::fmt::Display for FreqError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FreqError::Setting(s) => write!(f, "{s}"),
+            FreqError::Core(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for FreqError {}
+
+impl From<fprinciple_core::Error> for FreqError {
+    fn from(e: fprinciple_core::Error) -> Self {
+        FreqError::Core(e)
+    }
+}
+
+/// Steps at which to keep the network's outputs: 0, then roughly log-spaced to the last step.
+fn snapshot_steps(steps: usize) -> Vec<usize> {
+    let mut out = vec![0];
+    for f in [0.01, 0.05, 0.15, 0.4] {
+        let s = (steps as f64 * f) as usize;
+        if s > *out.last().unwrap_or(&0) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Runs one 1-D experiment. `progress` is called now and then; `stop` is polled every step
+/// (Ctrl-C), and a stopped run returns its results so far.
+pub fn run(
+    config: &FreqConfig,
+    progress: &mut dyn FnMut(Progress),
+    stop: &dyn Fn() -> bool,
+) -> Result<FreqResult, FreqError> {
+    let target = Target::preset_or_parse(&config.target)
+        .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
+    let [a, b] = config.interval;
+    if config.observe_every == 0 {
+        return Err(FreqError::Setting(
+            "--observe-every must be at least 1".into(),
+        ));
+    }
+    let train_x = uniform_grid_f32(a, b, config.train_points, config.train_endpoints);
+    let train_y = target.eval_grid(&train_x);
+    let test_x = uniform_grid_f32(a, b, config.test_points, Endpoints::Include);
+    let test_y = target.eval_grid(&test_x);
+    let analysis_x = uniform_grid_f32(a, b, config.analysis_points, Endpoints::Exclude);
+    let analysis_y = target.eval_grid(&analysis_x);
+
+    let n = config.analysis_points;
+    let mut scratch = vec![0.0f32; n];
+    let mut tracker: SpectralTracker<MAX_PEAKS> =
+        SpectralTracker::from_grid(&analysis_y, &mut scratch, &config.peaks, config.tracker)?;
+    let peak_bins: Vec<usize> = tracker.peaks().iter().map(|p| p.bin).collect();
+    let target_spectrum = magnitude_spectrum(&analysis_y)?;
+
+    let mut rng = Rng::new(config.seed);
+    let layers = config.init.layers(&config.widths);
+    let mut net = Network::new(
+        &config.widths,
+        config.activation,
+        Activation::Identity,
+        Init::PerLayer(&layers),
+        &mut rng,
+    )?;
+    let batch = train_x.len().max(test_x.len()).max(n);
+    let mut trainer = trainer(&net, Loss::MeanSquaredError, &config.optimizer, batch)?;
+    let samples = Samples {
+        inputs: &train_x,
+        targets: &train_y,
+    };
+    let mut outputs = vec![0.0f32; n];
+    let mut test_out = vec![0.0f32; test_x.len()];
+    let keep = snapshot_steps(config.steps);
+    let mut observations = Vec::new();
+    let mut snapshots = Vec::new();
+    let mut stop_reason = StopReason::Steps;
+    let mut last_loss = f32::NAN;
+    let mut step = 0;
+    let started = Instant::now();
+    loop {
+        let (arch, params) = net.split_mut();
+        let observe = step % config.observe_every == 0 || step == config.steps;
+        if observe || keep.contains(&step) {
+            trainer.predict(&arch, params, &analysis_x, &mut outputs)?;
+        }
+        let loss = if step < config.steps {
+            match trainer.step(&arch, params, samples) {
+                Ok(l) => Some(l),
+                Err(fprinciple_core::Error::NonFiniteLoss) => {
+                    stop_reason = StopReason::Diverged;
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            let mut out = vec![0.0; train_x.len()];
+            Some(trainer.evaluate(&arch, params, samples, &mut out)?)
+        };
+        let Some(loss) = loss else { break };
+        last_loss = loss;
+        if observe {
+            tracker.observe_with_scratch(step as u32, &outputs, &mut scratch)?;
+            let test_loss = if test_x.is_empty() {
+                None
+            } else {
+                let test = Samples {
+                    inputs: &test_x,
+                    targets: &test_y,
+                };
+                Some(trainer.evaluate(&arch, params, test, &mut test_out)?)
+            };
+            observations.push(Observation {
+                step,
+                train_loss: loss,
+                test_loss,
+                delta: tracker.errors().to_vec(),
+            });
+        }
+        if keep.contains(&step) {
+            snapshots.push(Snapshot {
+                step,
+                analysis: outputs.clone(),
+            });
+        }
+        if step % 50 == 0 {
+            progress(Progress {
+                step,
+                steps: config.steps,
+                loss,
+            });
+        }
+        if step >= config.steps {
+            break;
+        }
+        if config.stop_loss.is_some_and(|s| loss < s) {
+            stop_reason = StopReason::StopLoss;
+            break;
+        }
+        if stop() {
+            stop_reason = StopReason::Interrupted;
+            break;
+        }
+        step += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // The final state, for the figures and the summary.
+    let (arch, params) = net.split_mut();
+    trainer.predict(&arch, params, &analysis_x, &mut outputs)?;
+    if snapshots.last().map(|s| s.step) != Some(step) {
+        snapshots.push(Snapshot {
+            step,
+            analysis: outputs.clone(),
+        });
+    }
+    let final_test_loss = if test_x.is_empty() {
+        None
+    } else {
+        let test = Samples {
+            inputs: &test_x,
+            targets: &test_y,
+        };
+        trainer.evaluate(&arch, params, test, &mut test_out).ok()
+    };
+    let output_spectrum = magnitude_spectrum(&outputs)?;
+    let period = b - a;
+    Ok(FreqResult {
+        peak_frequencies: peak_bins
+            .iter()
+            .map(|&k| k as f64 * 2.0 * PI / period)
+            .collect(),
+        convergence_steps: tracker
+            .convergence_steps()
+            .iter()
+            .map(|s| s.map(|s| s as usize))
+            .collect(),
+        low_to_high: tracker.is_low_to_high(),
+        peak_bins,
+        observations,
+        snapshots,
+        analysis_x,
+        analysis_y,
+        train_x,
+        train_y,
+        target_spectrum,
+        output_spectrum,
+        steps_run: step,
+        stop: stop_reason,
+        final_train_loss: last_loss,
+        final_test_loss,
+        seconds,
+        config: config.clone(),
+    })
+}
+
+/// |DFT| (scaled by 1/N) of values on the analysis grid, bins 0..N/2.
+pub fn magnitude_spectrum(values: &[f32]) -> Result<Vec<f32>, FreqError> {
+    let mut scratch = vec![0.0; values.len()];
+    let spectrum = spectrum_on_grid(values, &mut scratch)?;
+    Ok(spectrum
+        .bins
+        .iter()
+        .map(|c| (c.re * c.re + c.im * c.im).sqrt())
+        .collect())
+}
+
+/// The error measure's name, for summaries.
+pub fn measure_name(measure: ErrorMeasure) -> &'static str {
+    match measure {
+        ErrorMeasure::Complex => "complex |ĥ−ŷ|/|ŷ|",
+        ErrorMeasure::Magnitude => "magnitude ||ĥ|−|ŷ||/|ŷ|",
+    }
+}
