@@ -1,2 +1,3 @@
 //! One module per experiment of the paper.
 pub mod freq_order;
+pub mod init_scale;

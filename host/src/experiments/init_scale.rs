@@ -1,0 +1,300 @@
+//! Experiment 2: initialization scale in 1-D — a small σ keeps the learned function
+//! low-frequency, so it generalizes; a large σ fits the training points with a function that
+//! oscillates between them.
+
+use crate::data::target::{uniform_grid_f32, Endpoints, Target};
+use crate::experiments::freq_order::{magnitude_spectrum, FreqError};
+use crate::network::{trainer, Network, OptimizerConfig};
+use fprinciple_core::activation::Activation;
+use fprinciple_core::init::{Init, LayerInit};
+use fprinciple_core::loss::Loss;
+use fprinciple_core::rng::Rng;
+use fprinciple_core::train::Samples;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+use std::time::Instant;
+
+/// Every setting of the σ sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitConfig {
+    /// Name of the preset the settings started from.
+    pub preset: String,
+    /// The target, as text.
+    pub target: String,
+    /// The interval `[a, b]`.
+    pub interval: [f64; 2],
+    /// Training points, evenly spaced with both ends.
+    pub train_points: usize,
+    /// Test points, evenly spaced with both ends.
+    pub test_points: usize,
+    /// Network widths, input first.
+    pub widths: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// The σ values swept: hidden weights and biases ~ N(0, σ²).
+    pub sigmas: Vec<f32>,
+    /// σ of the output weights; `None`: the same σ as the hidden layers.
+    pub output_weight_std: Option<f32>,
+    /// σ of the output bias; `None`: the same σ as the hidden layers.
+    pub output_bias_std: Option<f32>,
+    /// Optimizer and learning rate.
+    pub optimizer: OptimizerConfig,
+    /// Training steps per run.
+    pub steps: usize,
+    /// Seeds; every σ is trained once per seed.
+    pub seeds: Vec<u64>,
+    /// Points of the grid on `[a, b)` on which the high-frequency share is measured.
+    pub analysis_points: usize,
+}
+
+impl InitConfig {
+    /// One hidden layer of 500, sin x + sin 3x, 21 training points on [−π, π], output weights
+    /// ~ N(0, 0.1²) and output bias 0, Adam 1e-3, 10,000 steps, σ ∈ {1, 3, 10, 30}, seeds 0, 1.
+    pub fn shallow() -> Self {
+        InitConfig {
+            preset: "shallow".into(),
+            target: "sin(x)+sin(3x)".into(),
+            interval: [-PI, PI],
+            train_points: 21,
+            test_points: 1001,
+            widths: vec![1, 500, 1],
+            activation: Activation::Tanh,
+            sigmas: vec![1.0, 3.0, 10.0, 30.0],
+            output_weight_std: Some(0.1),
+            output_bias_std: Some(0.0),
+            optimizer: OptimizerConfig::Adam {
+                learning_rate: 1e-3,
+            },
+            steps: 10_000,
+            seeds: vec![0, 1],
+            analysis_points: 1024,
+        }
+    }
+
+    /// The deep variant: 1-200-200-200-100-1, every weight and bias ~ N(0, σ²) for
+    /// σ ∈ {0.05, 0.1, 0.2, 0.4}, Adam 1e-4, 4,000 steps.
+    pub fn deep() -> Self {
+        InitConfig {
+            preset: "deep".into(),
+            widths: vec![1, 200, 200, 200, 100, 1],
+            sigmas: vec![0.05, 0.1, 0.2, 0.4],
+            output_weight_std: None,
+            output_bias_std: None,
+            optimizer: OptimizerConfig::Adam {
+                learning_rate: 1e-4,
+            },
+            steps: 4_000,
+            ..Self::shallow()
+        }
+    }
+
+    /// A shortened sweep that still shows the effect (one seed, fewer steps).
+    pub fn quick(mut self) -> Self {
+        self.steps = (self.steps / 2).max(1);
+        self.seeds.truncate(1);
+        self
+    }
+
+    fn layers(&self, sigma: f32) -> Vec<LayerInit> {
+        let n = self.widths.len().saturating_sub(1);
+        (0..n)
+            .map(|i| {
+                if i + 1 == n {
+                    LayerInit {
+                        weight_std: self.output_weight_std.unwrap_or(sigma),
+                        bias_std: self.output_bias_std.unwrap_or(sigma),
+                    }
+                } else {
+                    LayerInit::normal(sigma)
+                }
+            })
+            .collect()
+    }
+}
+
+/// One trained network of the sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitRun {
+    /// σ of the hidden layers.
+    pub sigma: f32,
+    /// Seed.
+    pub seed: u64,
+    /// Final training MSE.
+    pub train_mse: f32,
+    /// Median training MSE over the last 5% of steps: Adam near zero loss has short spikes
+    /// (its step no longer shrinks with the gradient), and one may fall on the last step.
+    pub settled_train_mse: f32,
+    /// Final test MSE.
+    pub test_mse: f32,
+    /// Share of the learned function's spectral energy (DC excluded) above the target's highest
+    /// frequency, on the analysis grid.
+    pub high_frequency_share: f64,
+    /// The learned function on the test grid.
+    pub test_output: Vec<f32>,
+    /// Training MSE every 100 steps.
+    pub loss_curve: Vec<(usize, f32)>,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// Everything the sweep measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitResult {
+    /// The settings.
+    pub config: InitConfig,
+    /// Training points.
+    pub train_x: Vec<f32>,
+    /// Target at the training points.
+    pub train_y: Vec<f32>,
+    /// Test grid.
+    pub test_x: Vec<f32>,
+    /// Target on the test grid.
+    pub test_y: Vec<f32>,
+    /// One entry per (σ, seed), σ-major.
+    pub runs: Vec<InitRun>,
+    /// Whether the runs were cut short (Ctrl-C).
+    pub interrupted: bool,
+}
+
+impl InitResult {
+    /// Mean test MSE over seeds, per σ, in the order of the sweep.
+    pub fn mean_test_mse(&self) -> Vec<(f32, f64)> {
+        self.config
+            .sigmas
+            .iter()
+            .filter_map(|&s| {
+                let runs: Vec<_> = self.runs.iter().filter(|r| r.sigma == s).collect();
+                (!runs.is_empty()).then(|| {
+                    let mean =
+                        runs.iter().map(|r| f64::from(r.test_mse)).sum::<f64>() / runs.len() as f64;
+                    (s, mean)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Progress of the sweep: which run, which step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Index of the current run.
+    pub run: usize,
+    /// Number of runs.
+    pub runs: usize,
+    /// Step within the run.
+    pub step: usize,
+    /// Steps per run.
+    pub steps: usize,
+}
+
+/// Runs the sweep. `stop` is polled every step; a stopped sweep returns what it finished.
+pub fn run(
+    config: &InitConfig,
+    progress: &mut dyn FnMut(Progress),
+    stop: &dyn Fn() -> bool,
+) -> Result<InitResult, FreqError> {
+    let target = Target::preset_or_parse(&config.target)
+        .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
+    let [a, b] = config.interval;
+    let train_x = uniform_grid_f32(a, b, config.train_points, Endpoints::Include);
+    let train_y = target.eval_grid(&train_x);
+    let test_x = uniform_grid_f32(a, b, config.test_points, Endpoints::Include);
+    let test_y = target.eval_grid(&test_x);
+    let analysis_x = uniform_grid_f32(a, b, config.analysis_points, Endpoints::Exclude);
+    // Bins above the target's highest frequency: the target's own DFT shows where that is.
+    let target_spectrum = magnitude_spectrum(&target.eval_grid(&analysis_x))?;
+    let max_target = target_spectrum.iter().cloned().fold(0.0f32, f32::max);
+    let highest_bin = target_spectrum
+        .iter()
+        .rposition(|&m| m > 1e-3 * max_target)
+        .unwrap_or(0);
+
+    let total = config.sigmas.len() * config.seeds.len();
+    let mut runs = Vec::with_capacity(total);
+    let mut interrupted = false;
+    'sweep: for &sigma in &config.sigmas {
+        for &seed in &config.seeds {
+            let layers = config.layers(sigma);
+            let mut rng = Rng::new(seed);
+            let mut net = Network::new(
+                &config.widths,
+                config.activation,
+                Activation::Identity,
+                Init::PerLayer(&layers),
+                &mut rng,
+            )?;
+            let batch = train_x.len().max(test_x.len()).max(config.analysis_points);
+            let mut trainer = trainer(&net, Loss::MeanSquaredError, &config.optimizer, batch)?;
+            let samples = Samples {
+                inputs: &train_x,
+                targets: &train_y,
+            };
+            let started = Instant::now();
+            let mut loss_curve = Vec::new();
+            let tail_start = config.steps - config.steps / 20;
+            let mut tail_losses = Vec::with_capacity(config.steps / 20 + 1);
+            let (arch, params) = net.split_mut();
+            for step in 0..config.steps {
+                let loss = trainer.step(&arch, params, samples)?;
+                if step >= tail_start {
+                    tail_losses.push(loss);
+                }
+                if step % 100 == 0 {
+                    loss_curve.push((step, loss));
+                    progress(Progress {
+                        run: runs.len(),
+                        runs: total,
+                        step,
+                        steps: config.steps,
+                    });
+                }
+                if stop() {
+                    interrupted = true;
+                    break 'sweep;
+                }
+            }
+            let mut train_out = vec![0.0; train_x.len()];
+            let train_mse = trainer.evaluate(&arch, params, samples, &mut train_out)?;
+            tail_losses.push(train_mse);
+            tail_losses.sort_by(f32::total_cmp);
+            let settled_train_mse = tail_losses[tail_losses.len() / 2];
+            let mut test_output = vec![0.0; test_x.len()];
+            let test = Samples {
+                inputs: &test_x,
+                targets: &test_y,
+            };
+            let test_mse = trainer.evaluate(&arch, params, test, &mut test_output)?;
+            let mut analysis_out = vec![0.0; analysis_x.len()];
+            trainer.predict(&arch, params, &analysis_x, &mut analysis_out)?;
+            let spectrum = magnitude_spectrum(&analysis_out)?;
+            let energy = |range: &[f32]| {
+                range
+                    .iter()
+                    .map(|&m| f64::from(m) * f64::from(m))
+                    .sum::<f64>()
+            };
+            let all = energy(spectrum.get(1..).unwrap_or(&[]));
+            let high = energy(spectrum.get(highest_bin + 1..).unwrap_or(&[]));
+            runs.push(InitRun {
+                sigma,
+                seed,
+                train_mse,
+                settled_train_mse,
+                test_mse,
+                high_frequency_share: if all > 0.0 { high / all } else { 0.0 },
+                test_output,
+                loss_curve,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    Ok(InitResult {
+        config: config.clone(),
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        runs,
+        interrupted,
+    })
+}
