@@ -9,3 +9,4 @@ pub mod experiments;
 pub mod network;
 pub mod plot;
 pub mod record;
+pub mod report;

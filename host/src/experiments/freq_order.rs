@@ -6,6 +6,9 @@
 
 use crate::data::target::{uniform_grid_f32, Endpoints, Target};
 use crate::network::{trainer, InitScale, Network, OptimizerConfig};
+use crate::plot;
+use crate::record::{FigureRef, RunStatus};
+use crate::report::{short, steps_text, BoxError, Outcome};
 use fprinciple_core::activation::Activation;
 use fprinciple_core::init::Init;
 use fprinciple_core::loss::Loss;
@@ -448,4 +451,322 @@ pub fn measure_name(measure: ErrorMeasure) -> &'static str {
         ErrorMeasure::Complex => "complex |ĥ−ŷ|/|ŷ|",
         ErrorMeasure::Magnitude => "magnitude ||ĥ|−|ŷ||/|ŷ|",
     }
+}
+
+/// Writes `metrics.csv` and the figures of a 1-D run into `dir`, and returns the outcome.
+pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome, BoxError> {
+    let labels: Vec<String> = result.peak_bins.iter().map(|k| format!("k={k}")).collect();
+    let mut header = vec!["step".to_string(), "train_loss".into(), "test_loss".into()];
+    header.extend(labels.iter().map(|l| format!("delta_{}", &l[2..])));
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut csv = dir.csv("metrics.csv", &header_refs)?;
+    for o in &result.observations {
+        let mut row = vec![
+            o.step as f64,
+            f64::from(o.train_loss),
+            o.test_loss.map_or(f64::NAN, f64::from),
+        ];
+        row.extend(o.delta.iter().map(|&d| f64::from(d)));
+        csv.push_numbers(&row)?;
+    }
+    csv.finish()?;
+
+    let mut figures = Vec::new();
+    let steps: Vec<f64> = result.observations.iter().map(|o| o.step as f64).collect();
+    let rows: Vec<Vec<f64>> = (0..result.peak_bins.len())
+        .map(|p| {
+            result
+                .observations
+                .iter()
+                .map(|o| f64::from(o.delta.get(p).copied().unwrap_or(f32::NAN)))
+                .collect()
+        })
+        .collect();
+    let title = format!("Δ_F per peak — {}", result.config.target);
+    plot::heat_map(
+        &dir.file("delta_heatmap"),
+        &plot::HeatMap::new(&title, &labels, &steps, &rows),
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("delta_heatmap.png"),
+        "Relative error Δ_F at each peak of the target's spectrum (rows, low frequency at the \
+         bottom) over training; red is converged (Δ_F ≤ 0.1), blue is far (Δ_F ≥ 1).",
+    ));
+
+    let series: Vec<plot::Series<'_>> = labels
+        .iter()
+        .zip(&rows)
+        .map(|(l, r)| plot::Series::new(l, &steps, r))
+        .collect();
+    plot::line_chart(
+        &dir.file("delta_curves"),
+        &plot::LineChart::new("Δ_F per peak", "step", "Δ_F", &series).log_y(true),
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("delta_curves.png"),
+        "Δ_F of each peak against the training step (log scale).",
+    ));
+
+    let train: Vec<f64> = result
+        .observations
+        .iter()
+        .map(|o| f64::from(o.train_loss))
+        .collect();
+    let test: Vec<f64> = result
+        .observations
+        .iter()
+        .map(|o| o.test_loss.map_or(f64::NAN, f64::from))
+        .collect();
+    let mut loss_series = vec![plot::Series::new("train MSE", &steps, &train)];
+    if result.config.test_points > 0 {
+        loss_series.push(plot::Series::new("test MSE", &steps, &test));
+    }
+    plot::line_chart(
+        &dir.file("loss"),
+        &plot::LineChart::new("Loss", "step", "MSE", &loss_series).log_y(true),
+    )?;
+    figures.push(FigureRef::new(dir.file("loss.png"), "Training (and test) MSE."));
+
+    let x: Vec<f64> = result.analysis_x.iter().map(|&v| f64::from(v)).collect();
+    let target: Vec<f64> = result.analysis_y.iter().map(|&v| f64::from(v)).collect();
+    let outputs: Vec<Vec<f64>> = result
+        .snapshots
+        .iter()
+        .map(|s| s.analysis.iter().map(|&v| f64::from(v)).collect())
+        .collect();
+    let captions: Vec<String> = result
+        .snapshots
+        .iter()
+        .map(|s| format!("step {}", s.step))
+        .collect();
+    let panels: Vec<plot::Snapshot<'_>> = captions
+        .iter()
+        .zip(&outputs)
+        .map(|(c, o)| plot::Snapshot {
+            caption: c,
+            output: o,
+        })
+        .collect();
+    let train_x: Vec<f64> = result.train_x.iter().map(|&v| f64::from(v)).collect();
+    let train_y: Vec<f64> = result.train_y.iter().map(|&v| f64::from(v)).collect();
+    plot::function_snapshots(
+        &dir.file("snapshots"),
+        &plot::Snapshots {
+            title: "Target and network output during training",
+            x_label: "x",
+            y_label: "y",
+            x: &x,
+            target: &target,
+            panels: &panels,
+            train_x: &train_x,
+            train_y: &train_y,
+        },
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("snapshots.png"),
+        "The network's output (blue) over the target (grey) at several steps: the coarse, \
+         low-frequency shape appears first, the fast oscillations later.",
+    ));
+
+    let bins: Vec<f64> = (0..result.target_spectrum.len()).map(|k| k as f64).collect();
+    let ts: Vec<f64> = result.target_spectrum.iter().map(|&v| f64::from(v)).collect();
+    let os: Vec<f64> = result.output_spectrum.iter().map(|&v| f64::from(v)).collect();
+    let shown = bins.len().min(result.config.peaks.max_bins.max(8) * 2);
+    let peaks: Vec<f64> = result.peak_bins.iter().map(|&k| k as f64).collect();
+    plot::spectrum_chart(
+        &dir.file("spectrum"),
+        &plot::SpectrumChart {
+            title: "|DFT| of target and final output",
+            x_label: "frequency index k",
+            y_label: "|DFT|",
+            series: &[
+                plot::Series::new("target", &bins[..shown], &ts[..shown]),
+                plot::Series::new("output", &bins[..shown], &os[..shown]),
+            ],
+            peaks: &peaks,
+            log_y: false,
+        },
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("spectrum.png"),
+        "Magnitude of the DFT (scaled by 1/N) on the analysis grid; the target's peaks are marked.",
+    ));
+
+    let status = match result.stop {
+        StopReason::Interrupted => RunStatus::Interrupted,
+        StopReason::Diverged => RunStatus::Diverged,
+        _ => RunStatus::Completed,
+    };
+    let ms_per_step = 1e3 * result.seconds / result.steps_run.max(1) as f64;
+    let lines = vec![
+        ("target".to_string(), result.config.target.clone()),
+        ("peaks (DFT bins)".into(), format!("{:?}", result.peak_bins)),
+        (
+            "convergence steps".into(),
+            steps_text(&result.convergence_steps),
+        ),
+        (
+            "low frequencies first".into(),
+            if result.low_to_high { "yes" } else { "no" }.into(),
+        ),
+        ("steps run".into(), format!("{} ({:?})", result.steps_run, result.stop)),
+        (
+            "final train MSE".into(),
+            short(f64::from(result.final_train_loss)),
+        ),
+        (
+            "final test MSE".into(),
+            result
+                .final_test_loss
+                .map_or("-".into(), |l| short(f64::from(l))),
+        ),
+        (
+            "time".into(),
+            format!("{:.2} s ({ms_per_step:.3} ms per step with observation)", result.seconds),
+        ),
+    ];
+    let results = serde_json::json!({
+        "peak_bins": result.peak_bins,
+        "convergence_steps": result.convergence_steps,
+        "low_to_high": result.low_to_high,
+        "steps_run": result.steps_run,
+        "stop": result.stop,
+        "final_train_loss": result.final_train_loss,
+        "final_test_loss": result.final_test_loss,
+        "seconds": result.seconds,
+        "ms_per_step": ms_per_step,
+    });
+    Ok(Outcome {
+        status,
+        results,
+        lines,
+        figures,
+    })
+}
+
+impl FreqConfig {
+    /// Checks every setting before training, with a message that names the flag and the
+    /// valid range.
+    pub fn validate(&self) -> Result<(), FreqError> {
+        let bad = |m: String| Err(FreqError::Setting(m));
+        Target::preset_or_parse(&self.target)
+            .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
+        let [a, b] = self.interval;
+        if !(a.is_finite() && b.is_finite() && a < b) {
+            return bad(format!("--interval: need finite a < b, got [{a}, {b}]"));
+        }
+        validate_widths(&self.widths, 1, 1)?;
+        validate_init(&self.init, &self.widths)?;
+        validate_optimizer(&self.optimizer)?;
+        if self.train_points < 2 {
+            return bad(format!("--train-points: need at least 2, got {}", self.train_points));
+        }
+        let n = self.analysis_points;
+        if !(n.is_power_of_two() && (8..=4096).contains(&n)) {
+            return bad(format!(
+                "--analysis-points: need a power of two from 8 to 4096, got {n}"
+            ));
+        }
+        if self.steps == 0 || self.steps > u32::MAX as usize {
+            return bad(format!("--steps: need 1 to {}, got {}", u32::MAX, self.steps));
+        }
+        if self.observe_every == 0 {
+            return bad("--observe-every: need at least 1, got 0".into());
+        }
+        if let Some(l) = self.stop_loss {
+            if !(l.is_finite() && l > 0.0) {
+                return bad(format!("--stop-loss: need a finite value > 0, got {l}"));
+            }
+        }
+        if self.peaks.max_bins < 2 || self.peaks.max_bins > n / 2 {
+            return bad(format!(
+                "--peak-bins: need 2 to {} (half the analysis grid), got {}",
+                n / 2,
+                self.peaks.max_bins
+            ));
+        }
+        if !(0.0..1.0).contains(&self.peaks.relative_floor) {
+            return bad(format!(
+                "--peak-floor: need a fraction in [0, 1), got {}",
+                self.peaks.relative_floor
+            ));
+        }
+        let rule = self.tracker.rule;
+        if !(rule.threshold.is_finite() && rule.threshold > 0.0) {
+            return bad(format!("--threshold: need a finite value > 0, got {}", rule.threshold));
+        }
+        if rule.consecutive == 0 {
+            return bad("--consecutive: need at least 1, got 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Checks network widths: at least two, none zero, the given input and output widths.
+pub fn validate_widths(widths: &[usize], input: usize, output: usize) -> Result<(), FreqError> {
+    let bad = |m: String| Err(FreqError::Setting(m));
+    if widths.len() < 2 {
+        return bad(format!(
+            "--widths: need at least an input and an output width, got {widths:?}"
+        ));
+    }
+    if widths.contains(&0) {
+        return bad(format!("--widths: every width must be at least 1, got {widths:?}"));
+    }
+    if widths.iter().any(|&w| w > 1 << 16) {
+        return bad(format!("--widths: widths above 65536 are refused, got {widths:?}"));
+    }
+    if widths.first() != Some(&input) || widths.last() != Some(&output) {
+        return bad(format!(
+            "--widths: this experiment needs input width {input} and output width {output}, got {widths:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an initialization scale: every σ finite and > 0, one per layer where listed.
+pub fn validate_init(init: &InitScale, widths: &[usize]) -> Result<(), FreqError> {
+    let check = |flag: &str, s: f32| {
+        if s.is_finite() && s > 0.0 {
+            Ok(())
+        } else {
+            Err(FreqError::Setting(format!("{flag}: σ must be finite and > 0, got {s}")))
+        }
+    };
+    match init {
+        InitScale::Normal(s) => check("--sigma", *s),
+        InitScale::LeCunGain(g) => check("--gain", *g),
+        InitScale::PerLayer(list) => {
+            if list.len() + 1 != widths.len() {
+                return Err(FreqError::Setting(format!(
+                    "--sigma-per-layer: need one σ per layer ({}), got {}",
+                    widths.len().saturating_sub(1),
+                    list.len()
+                )));
+            }
+            list.iter().try_for_each(|&s| check("--sigma-per-layer", s))
+        }
+    }
+}
+
+/// Checks an optimizer's learning rate and momentum.
+pub fn validate_optimizer(optimizer: &OptimizerConfig) -> Result<(), FreqError> {
+    let (lr, momentum) = match *optimizer {
+        OptimizerConfig::Adam { learning_rate } => (learning_rate, 0.0),
+        OptimizerConfig::Sgd {
+            learning_rate,
+            momentum,
+        } => (learning_rate, momentum),
+    };
+    if !(lr.is_finite() && lr > 0.0 && lr < 100.0) {
+        return Err(FreqError::Setting(format!(
+            "--learning-rate: need a finite value in (0, 100), got {lr}"
+        )));
+    }
+    if !(0.0..1.0).contains(&momentum) {
+        return Err(FreqError::Setting(format!(
+            "--momentum: need a value in [0, 1), got {momentum}"
+        )));
+    }
+    Ok(())
 }

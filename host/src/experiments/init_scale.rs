@@ -5,6 +5,9 @@
 use crate::data::target::{uniform_grid_f32, Endpoints, Target};
 use crate::experiments::freq_order::{magnitude_spectrum, FreqError};
 use crate::network::{trainer, Network, OptimizerConfig};
+use crate::plot;
+use crate::record::{FigureRef, RunDir, RunStatus};
+use crate::report::{short, BoxError, Outcome};
 use fprinciple_core::activation::Activation;
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::loss::Loss;
@@ -296,5 +299,180 @@ pub fn run(
         test_y,
         runs,
         interrupted,
+    })
+}
+
+/// Writes `metrics.csv` (one row per σ and seed) and the figures of the sweep into `dir`.
+pub fn save(result: &InitResult, dir: &RunDir) -> Result<Outcome, BoxError> {
+    let mut csv = dir.csv(
+        "metrics.csv",
+        &[
+            "sigma",
+            "seed",
+            "train_mse",
+            "settled_train_mse",
+            "test_mse",
+            "high_frequency_share",
+            "seconds",
+        ],
+    )?;
+    for r in &result.runs {
+        csv.push_numbers(&[
+            f64::from(r.sigma),
+            r.seed as f64,
+            f64::from(r.train_mse),
+            f64::from(r.settled_train_mse),
+            f64::from(r.test_mse),
+            r.high_frequency_share,
+            r.seconds,
+        ])?;
+    }
+    csv.finish()?;
+
+    let mut figures = Vec::new();
+    let x: Vec<f64> = result.test_x.iter().map(|&v| f64::from(v)).collect();
+    let target: Vec<f64> = result.test_y.iter().map(|&v| f64::from(v)).collect();
+    let first_seed = result.config.seeds.first().copied().unwrap_or(0);
+    let shown: Vec<&InitRun> = result.runs.iter().filter(|r| r.seed == first_seed).collect();
+    let outputs: Vec<Vec<f64>> = shown
+        .iter()
+        .map(|r| r.test_output.iter().map(|&v| f64::from(v)).collect())
+        .collect();
+    let captions: Vec<String> = shown
+        .iter()
+        .map(|r| format!("σ = {} (test MSE {})", r.sigma, short(f64::from(r.test_mse))))
+        .collect();
+    let panels: Vec<plot::Snapshot<'_>> = captions
+        .iter()
+        .zip(&outputs)
+        .map(|(c, o)| plot::Snapshot {
+            caption: c,
+            output: o,
+        })
+        .collect();
+    let train_x: Vec<f64> = result.train_x.iter().map(|&v| f64::from(v)).collect();
+    let train_y: Vec<f64> = result.train_y.iter().map(|&v| f64::from(v)).collect();
+    if !panels.is_empty() {
+        plot::function_snapshots(
+            &dir.file("learned_functions"),
+            &plot::Snapshots {
+                title: "Learned function for each initialization scale σ",
+                x_label: "x",
+                y_label: "y",
+                x: &x,
+                target: &target,
+                panels: &panels,
+                train_x: &train_x,
+                train_y: &train_y,
+            },
+        )?;
+        figures.push(FigureRef::new(
+            dir.file("learned_functions.png"),
+            format!(
+                "Network output (blue) over the target (grey) with the {} training points, \
+                 seed {first_seed}: every σ fits the points; large σ oscillates between them.",
+                result.train_x.len()
+            ),
+        ));
+    }
+
+    // Per seed: name, σ values, test MSEs, high-frequency shares.
+    type SeedCurves = (String, Vec<f64>, Vec<f64>, Vec<f64>);
+    let mut per_seed: Vec<SeedCurves> = Vec::new();
+    for &seed in &result.config.seeds {
+        let runs: Vec<&InitRun> = result.runs.iter().filter(|r| r.seed == seed).collect();
+        if runs.is_empty() {
+            continue;
+        }
+        per_seed.push((
+            format!("seed {seed}"),
+            runs.iter().map(|r| f64::from(r.sigma)).collect(),
+            runs.iter().map(|r| f64::from(r.test_mse)).collect(),
+            runs.iter().map(|r| r.high_frequency_share).collect(),
+        ));
+    }
+    let mse_series: Vec<plot::Series<'_>> = per_seed
+        .iter()
+        .map(|(n, s, m, _)| plot::Series::new(n, s, m))
+        .collect();
+    let share_series: Vec<plot::Series<'_>> = per_seed
+        .iter()
+        .map(|(n, s, _, h)| plot::Series::new(n, s, h))
+        .collect();
+    if !mse_series.is_empty() {
+        plot::line_chart(
+            &dir.file("test_mse_vs_sigma"),
+            &plot::LineChart::new("Test MSE against σ", "σ", "test MSE", &mse_series)
+                .log_x(true)
+                .log_y(true)
+                .markers(true),
+        )?;
+        figures.push(FigureRef::new(
+            dir.file("test_mse_vs_sigma.png"),
+            "Test MSE on the dense test grid against the initialization scale σ.",
+        ));
+        plot::line_chart(
+            &dir.file("high_frequency_share"),
+            &plot::LineChart::new(
+                "Spectral energy above the target's highest frequency",
+                "σ",
+                "share of energy",
+                &share_series,
+            )
+            .log_x(true)
+            .log_y(true)
+            .markers(true),
+        )?;
+        figures.push(FigureRef::new(
+            dir.file("high_frequency_share.png"),
+            "Share of the learned function's spectral energy (DC excluded) above the target's \
+             highest frequency: large σ leaves high frequencies in the learned function.",
+        ));
+    }
+
+    let means = result.mean_test_mse();
+    let increasing = means.windows(2).all(|p| p[1].1 > p[0].1);
+    let mut lines = vec![
+        ("target".to_string(), result.config.target.clone()),
+        (
+            "network".into(),
+            format!("{:?}, {} steps", result.config.widths, result.config.steps),
+        ),
+    ];
+    for (sigma, mean) in &means {
+        let runs: Vec<&InitRun> = result.runs.iter().filter(|r| r.sigma == *sigma).collect();
+        let train = runs
+            .iter()
+            .map(|r| short(f64::from(r.settled_train_mse)))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        lines.push((
+            format!("σ = {sigma}"),
+            format!("test MSE {} (mean), settled train MSE {train}", short(*mean)),
+        ));
+    }
+    lines.push((
+        "test MSE grows with σ".into(),
+        if increasing { "yes" } else { "no" }.into(),
+    ));
+    let results = serde_json::json!({
+        "test_mse_grows_with_sigma": increasing,
+        "sigmas": result.config.sigmas,
+        "mean_test_mse": means.iter().map(|m| m.1).collect::<Vec<_>>(),
+        "runs": result.runs.iter().map(|r| serde_json::json!({
+            "sigma": r.sigma, "seed": r.seed, "train_mse": r.train_mse,
+            "settled_train_mse": r.settled_train_mse, "test_mse": r.test_mse,
+            "high_frequency_share": r.high_frequency_share, "seconds": r.seconds,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(Outcome {
+        status: if result.interrupted {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Completed
+        },
+        results,
+        lines,
+        figures,
     })
 }
