@@ -146,7 +146,20 @@ fn render_svg(fig: &impl Figure, w: u32, h: u32) -> Result<String, PlotError> {
     }
     let mut images = String::new();
     for r in &rasters {
-        let png = encode_png(&r.image)?;
+        // Scale to the destination size here: SVG renderers that ignore `image-rendering` would
+        // otherwise blur the cells of a heat map into each other.
+        let mut scaled = image::RgbImage::new(r.w.max(1), r.h.max(1));
+        paste(
+            &mut scaled,
+            &Raster {
+                x: 0,
+                y: 0,
+                w: r.w,
+                h: r.h,
+                image: r.image.clone(),
+            },
+        );
+        let png = encode_png(&scaled)?;
         images.push_str(&format!(
             "<image x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" preserveAspectRatio=\"none\" \
              style=\"image-rendering:pixelated;image-rendering:crisp-edges\" \

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::render::{
     draw_err, format_tick, render, same_len, series_colour, text, Figure, Raster, CAPTION_SIZE,
@@ -185,8 +186,7 @@ pub fn function_snapshots(
     let panels = fig
         .panels
         .iter()
-        .enumerate()
-        .map(|(i, p)| Panel {
+        .map(|p| Panel {
             caption: Some(p.caption.to_string()),
             x_label: fig.x_label,
             y_label: fig.y_label,
@@ -222,7 +222,7 @@ pub fn function_snapshots(
                 },
             ],
             vlines: Vec::new(),
-            legend: i == 0,
+            legend: false,
             y_range: Some(y_range),
         })
         .collect();
@@ -416,12 +416,15 @@ impl Multiples<'_> {
     }
 }
 
+/// Height of the shared legend row under the title of small multiples.
+const LEGEND_ROW: u32 = 36;
+
 impl Figure for Multiples<'_> {
     fn size(&self) -> (u32, u32) {
         let (rows, cols) = self.grid();
         (
             MULTIPLE_SIZE.0 * cols as u32,
-            MULTIPLE_SIZE.1 * rows as u32 + 50,
+            MULTIPLE_SIZE.1 * rows as u32 + 50 + LEGEND_ROW,
         )
     }
 
@@ -433,12 +436,64 @@ impl Figure for Multiples<'_> {
             .margin(8, 0, 0, 0)
             .titled(self.title, text(TITLE_SIZE))
             .map_err(draw_err)?;
+        // One legend for all panels, in a row under the title, so no panel's data is hidden.
+        let (legend, area) = area.split_vertically(LEGEND_ROW);
+        if let Some(first) = self.panels.first() {
+            draw_legend_row(&legend, &first.traces)?;
+        }
         let cells = area.split_evenly(self.grid());
         for (panel, cell) in self.panels.iter().zip(&cells) {
             draw_panel(&cell.margin(5, 5, 5, 15), panel)?;
         }
         Ok(Vec::new())
     }
+}
+
+/// Draws the legend entries of `traces` side by side, centred in `area`.
+fn draw_legend_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    traces: &[Trace<'_>],
+) -> Result<(), PlotError> {
+    const GLYPH: i32 = 30;
+    const SPACING: i32 = 36;
+    let style = text(LABEL_SIZE - 2.0).pos(Pos::new(HPos::Left, VPos::Center));
+    let named: Vec<&Trace<'_>> = traces.iter().filter(|t| !t.name.is_empty()).collect();
+    let mut widths = Vec::with_capacity(named.len());
+    for t in &named {
+        let (w, _) = area.estimate_text_size(&t.name, &style).map_err(draw_err)?;
+        widths.push(w as i32);
+    }
+    let total: i32 = widths.iter().map(|w| GLYPH + 8 + w).sum::<i32>()
+        + SPACING * (named.len() as i32 - 1).max(0);
+    let (w, h) = area.dim_in_pixel();
+    let mut x = (w as i32 - total) / 2;
+    let y = h as i32 / 2;
+    for (t, tw) in named.iter().zip(widths) {
+        if t.line.is_some() {
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + GLYPH, y)],
+                t.colour.stroke_width(t.width),
+            ))
+            .map_err(draw_err)?;
+        }
+        let c = (x + GLYPH / 2, y);
+        match t.marker {
+            Marker::None => {}
+            Marker::Dot => area
+                .draw(&Circle::new(c, 4, t.colour.filled()))
+                .map_err(draw_err)?,
+            Marker::Ring => area
+                .draw(&Circle::new(c, 5, t.colour.stroke_width(2)))
+                .map_err(draw_err)?,
+            Marker::Triangle => area
+                .draw(&TriangleMarker::new(c, 8, t.colour.filled()))
+                .map_err(draw_err)?,
+        }
+        area.draw_text(&t.name, &style, (x + GLYPH + 8, y))
+            .map_err(draw_err)?;
+        x += GLYPH + 8 + tw + SPACING;
+    }
+    Ok(())
 }
 
 /// Smallest and largest finite value.
