@@ -525,7 +525,10 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
         &dir.file("loss"),
         &plot::LineChart::new("Loss", "step", "MSE", &loss_series).log_y(true),
     )?;
-    figures.push(FigureRef::new(dir.file("loss.png"), "Training (and test) MSE."));
+    figures.push(FigureRef::new(
+        dir.file("loss.png"),
+        "Training (and test) MSE.",
+    ));
 
     let x: Vec<f64> = result.analysis_x.iter().map(|&v| f64::from(v)).collect();
     let target: Vec<f64> = result.analysis_y.iter().map(|&v| f64::from(v)).collect();
@@ -568,9 +571,19 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
          low-frequency shape appears first, the fast oscillations later.",
     ));
 
-    let bins: Vec<f64> = (0..result.target_spectrum.len()).map(|k| k as f64).collect();
-    let ts: Vec<f64> = result.target_spectrum.iter().map(|&v| f64::from(v)).collect();
-    let os: Vec<f64> = result.output_spectrum.iter().map(|&v| f64::from(v)).collect();
+    let bins: Vec<f64> = (0..result.target_spectrum.len())
+        .map(|k| k as f64)
+        .collect();
+    let ts: Vec<f64> = result
+        .target_spectrum
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    let os: Vec<f64> = result
+        .output_spectrum
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
     let shown = bins.len().min(result.config.peaks.max_bins.max(8) * 2);
     let peaks: Vec<f64> = result.peak_bins.iter().map(|&k| k as f64).collect();
     plot::spectrum_chart(
@@ -609,7 +622,10 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
             "low frequencies first".into(),
             if result.low_to_high { "yes" } else { "no" }.into(),
         ),
-        ("steps run".into(), format!("{} ({:?})", result.steps_run, result.stop)),
+        (
+            "steps run".into(),
+            format!("{} ({:?})", result.steps_run, result.stop),
+        ),
         (
             "final train MSE".into(),
             short(f64::from(result.final_train_loss)),
@@ -622,7 +638,10 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
         ),
         (
             "time".into(),
-            format!("{:.2} s ({ms_per_step:.3} ms per step with observation)", result.seconds),
+            format!(
+                "{:.2} s ({ms_per_step:.3} ms per step with observation)",
+                result.seconds
+            ),
         ),
     ];
     let results = serde_json::json!({
@@ -659,7 +678,10 @@ impl FreqConfig {
         validate_init(&self.init, &self.widths)?;
         validate_optimizer(&self.optimizer)?;
         if self.train_points < 2 {
-            return bad(format!("--train-points: need at least 2, got {}", self.train_points));
+            return bad(format!(
+                "--train-points: need at least 2, got {}",
+                self.train_points
+            ));
         }
         let n = self.analysis_points;
         if !(n.is_power_of_two() && (8..=4096).contains(&n)) {
@@ -668,7 +690,11 @@ impl FreqConfig {
             ));
         }
         if self.steps == 0 || self.steps > u32::MAX as usize {
-            return bad(format!("--steps: need 1 to {}, got {}", u32::MAX, self.steps));
+            return bad(format!(
+                "--steps: need 1 to {}, got {}",
+                u32::MAX,
+                self.steps
+            ));
         }
         if self.observe_every == 0 {
             return bad("--observe-every: need at least 1, got 0".into());
@@ -693,7 +719,10 @@ impl FreqConfig {
         }
         let rule = self.tracker.rule;
         if !(rule.threshold.is_finite() && rule.threshold > 0.0) {
-            return bad(format!("--threshold: need a finite value > 0, got {}", rule.threshold));
+            return bad(format!(
+                "--threshold: need a finite value > 0, got {}",
+                rule.threshold
+            ));
         }
         if rule.consecutive == 0 {
             return bad("--consecutive: need at least 1, got 0".into());
@@ -711,10 +740,14 @@ pub fn validate_widths(widths: &[usize], input: usize, output: usize) -> Result<
         ));
     }
     if widths.contains(&0) {
-        return bad(format!("--widths: every width must be at least 1, got {widths:?}"));
+        return bad(format!(
+            "--widths: every width must be at least 1, got {widths:?}"
+        ));
     }
     if widths.iter().any(|&w| w > 1 << 16) {
-        return bad(format!("--widths: widths above 65536 are refused, got {widths:?}"));
+        return bad(format!(
+            "--widths: widths above 65536 are refused, got {widths:?}"
+        ));
     }
     if widths.first() != Some(&input) || widths.last() != Some(&output) {
         return bad(format!(
@@ -730,7 +763,9 @@ pub fn validate_init(init: &InitScale, widths: &[usize]) -> Result<(), FreqError
         if s.is_finite() && s > 0.0 {
             Ok(())
         } else {
-            Err(FreqError::Setting(format!("{flag}: σ must be finite and > 0, got {s}")))
+            Err(FreqError::Setting(format!(
+                "{flag}: σ must be finite and > 0, got {s}"
+            )))
         }
     };
     match init {

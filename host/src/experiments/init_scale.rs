@@ -333,14 +333,24 @@ pub fn save(result: &InitResult, dir: &RunDir) -> Result<Outcome, BoxError> {
     let x: Vec<f64> = result.test_x.iter().map(|&v| f64::from(v)).collect();
     let target: Vec<f64> = result.test_y.iter().map(|&v| f64::from(v)).collect();
     let first_seed = result.config.seeds.first().copied().unwrap_or(0);
-    let shown: Vec<&InitRun> = result.runs.iter().filter(|r| r.seed == first_seed).collect();
+    let shown: Vec<&InitRun> = result
+        .runs
+        .iter()
+        .filter(|r| r.seed == first_seed)
+        .collect();
     let outputs: Vec<Vec<f64>> = shown
         .iter()
         .map(|r| r.test_output.iter().map(|&v| f64::from(v)).collect())
         .collect();
     let captions: Vec<String> = shown
         .iter()
-        .map(|r| format!("σ = {} (test MSE {})", r.sigma, short(f64::from(r.test_mse))))
+        .map(|r| {
+            format!(
+                "σ = {} (test MSE {})",
+                r.sigma,
+                short(f64::from(r.test_mse))
+            )
+        })
         .collect();
     let panels: Vec<plot::Snapshot<'_>> = captions
         .iter()
@@ -448,7 +458,10 @@ pub fn save(result: &InitResult, dir: &RunDir) -> Result<Outcome, BoxError> {
             .join(" / ");
         lines.push((
             format!("σ = {sigma}"),
-            format!("test MSE {} (mean), settled train MSE {train}", short(*mean)),
+            format!(
+                "test MSE {} (mean), settled train MSE {train}",
+                short(*mean)
+            ),
         ));
     }
     lines.push((

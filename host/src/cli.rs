@@ -1,0 +1,666 @@
+//! The `fprinciple` command line: one subcommand per experiment, every setting a flag with the
+//! documented default, a progress bar, a run directory per run and a one-screen summary.
+
+use crate::data::target::Endpoints;
+use crate::experiments::freq_order::{self, FreqConfig, FreqError};
+use crate::experiments::init_scale::{self, InitConfig};
+use crate::network::{InitScale, OptimizerConfig};
+use crate::record::{write_report_html, RunDir, RunLink, RunStatus};
+use crate::report::{BoxError, Outcome};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fprinciple_core::activation::Activation;
+use fprinciple_core::tracker::ErrorMeasure;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Reproduce the Frequency Principle of deep learning (Xu 2018, arXiv 1808.04295): networks
+/// fit the low frequencies of a target first, and a small initialization keeps the learned
+/// function low-frequency.
+#[derive(Debug, Parser)]
+#[command(name = "fprinciple", version, about, long_about = None)]
+pub struct Cli {
+    /// Folder that receives one new run directory per run (never overwritten).
+    #[arg(long, global = true, default_value = "runs")]
+    pub out: PathBuf,
+    /// The experiment to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The experiments.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 1-D frequency order: which peaks of the target converge first.
+    Freq(FreqArgs),
+    /// 1-D initialization scale: test error against σ.
+    Init(InitArgs),
+    /// Every experiment with its defaults, and one report page linking them.
+    All(AllArgs),
+}
+
+/// Presets of the `freq` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FreqPreset {
+    /// sin x + sin 3x + sin 5x on [−π, π), 1-200-200-200-100-1, Adam 2e-4, 2,000 steps.
+    Classic,
+    /// The authors' TF1 script: sin x + sin 4x on [−10, 10], Adam 2e-5, stop at MSE < 3e-3.
+    Official,
+    /// One hidden layer of 200, gradient descent, σ = 1 against σ = 3.
+    Theory,
+}
+
+/// Activations selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    /// tanh (the paper's).
+    Tanh,
+    /// ReLU.
+    Relu,
+}
+
+/// Optimizers selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// Adam.
+    Adam,
+    /// SGD with momentum (momentum 0: gradient descent).
+    Sgd,
+}
+
+/// How Δ_F is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeasureArg {
+    /// |ĥ_k − ŷ_k| / |ŷ_k| (the paper's definition).
+    Complex,
+    /// ||ĥ_k| − |ŷ_k|| / |ŷ_k| (the authors' code).
+    Magnitude,
+}
+
+/// Settings shared by the 1-D commands; every flag overrides the preset's value.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkArgs {
+    /// The target: a sum of terms like `sin(x)+0.5*cos(4x)`, or a preset name (classic, official).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The interval of the inputs, `a,b` (`pi` allowed: `-pi,pi`).
+    #[arg(long, value_parser = parse_interval, allow_hyphen_values = true)]
+    pub interval: Option<[f64; 2]>,
+    /// Network widths, input first: `1,200,200,200,100,1`.
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<usize>>,
+    /// Hidden activation.
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+    /// Optimizer.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Learning rate.
+    #[arg(long)]
+    pub learning_rate: Option<f32>,
+    /// Momentum of SGD, in [0, 1).
+    #[arg(long)]
+    pub momentum: Option<f32>,
+    /// Training steps.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Seed of the initialization (same seed, same numbers).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A shorter run that still shows the effect.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Flags of `fprinciple freq`.
+#[derive(Debug, Clone, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct FreqArgs {
+    /// Which setting to start from.
+    #[arg(long, value_enum, default_value = "classic")]
+    pub preset: FreqPreset,
+    /// Shared network and training flags.
+    #[command(flatten)]
+    pub net: NetworkArgs,
+    /// Number of training points.
+    #[arg(long)]
+    pub train_points: Option<usize>,
+    /// Whether the training grid includes the right end of the interval.
+    #[arg(long, value_enum)]
+    pub endpoints: Option<EndpointsArg>,
+    /// Number of test points (both ends included); 0 for none.
+    #[arg(long)]
+    pub test_points: Option<usize>,
+    /// Points of the analysis grid on [a, b) where the spectrum is taken (a power of two).
+    #[arg(long)]
+    pub analysis_points: Option<usize>,
+    /// σ of every weight and bias.
+    #[arg(long)]
+    pub sigma: Option<f32>,
+    /// σ per layer (weights and biases), input side first: `0.1,0.1,0.05`.
+    #[arg(long, value_delimiter = ',')]
+    pub sigma_per_layer: Option<Vec<f32>>,
+    /// For `--preset theory`: the σ values compared.
+    #[arg(long, value_delimiter = ',', default_value = "1,3")]
+    pub theory_sigmas: Vec<f32>,
+    /// Stop once the training MSE falls below this.
+    #[arg(long)]
+    pub stop_loss: Option<f32>,
+    /// Observe the spectrum every this many steps.
+    #[arg(long)]
+    pub observe_every: Option<usize>,
+    /// Peaks are searched among the first this many DFT bins.
+    #[arg(long)]
+    pub peak_bins: Option<usize>,
+    /// A peak must exceed this fraction of the largest magnitude.
+    #[arg(long)]
+    pub peak_floor: Option<f32>,
+    /// How Δ_F is measured.
+    #[arg(long, value_enum)]
+    pub measure: Option<MeasureArg>,
+    /// A peak has converged when Δ_F stays below this ...
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// ... for this many consecutive observations.
+    #[arg(long)]
+    pub consecutive: Option<u32>,
+}
+
+/// Endpoint handling of a grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndpointsArg {
+    /// [a, b): the periodic grid the DFT assumes.
+    Exclude,
+    /// [a, b]: both ends (the authors' scripts).
+    Include,
+}
+
+/// Presets of the `init` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitPreset {
+    /// One hidden layer of 500, σ ∈ {1, 3, 10, 30}.
+    Shallow,
+    /// 1-200-200-200-100-1, σ ∈ {0.05, 0.1, 0.2, 0.4}.
+    Deep,
+}
+
+/// Flags of `fprinciple init`.
+#[derive(Debug, Clone, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct InitArgs {
+    /// Which setting to start from.
+    #[arg(long, value_enum, default_value = "shallow")]
+    pub preset: InitPreset,
+    /// Shared network and training flags.
+    #[command(flatten)]
+    pub net: NetworkArgs,
+    /// The σ values swept (hidden weights and biases).
+    #[arg(long, value_delimiter = ',')]
+    pub sigmas: Option<Vec<f32>>,
+    /// Seeds; every σ is trained once per seed.
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// Number of training points on [a, b].
+    #[arg(long)]
+    pub train_points: Option<usize>,
+    /// Number of test points on [a, b].
+    #[arg(long)]
+    pub test_points: Option<usize>,
+}
+
+/// Flags of `fprinciple all`.
+#[derive(Debug, Clone, Args)]
+pub struct AllArgs {
+    /// Shorter runs that still show every effect.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Parses `a,b` with `pi` allowed as a factor: `-pi,pi`, `-2pi,2pi`, `-10,10`.
+fn parse_interval(text: &str) -> Result<[f64; 2], String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [a, b] = parts.as_slice() else {
+        return Err(format!("expected `a,b`, got `{text}`"));
+    };
+    let number = |s: &str| -> Result<f64, String> {
+        let (sign, body) = match s.strip_prefix('-') {
+            Some(rest) => (-1.0, rest),
+            None => (1.0, s),
+        };
+        let value = if let Some(factor) = body.strip_suffix("pi") {
+            let factor = factor.trim_end_matches('*');
+            let f = if factor.is_empty() {
+                1.0
+            } else {
+                factor
+                    .parse::<f64>()
+                    .map_err(|_| format!("`{s}` is not a number"))?
+            };
+            f * std::f64::consts::PI
+        } else {
+            body.parse::<f64>()
+                .map_err(|_| format!("`{s}` is not a number"))?
+        };
+        Ok(sign * value)
+    };
+    Ok([number(a)?, number(b)?])
+}
+
+/// Set by Ctrl-C: running experiments stop at the next step and save what they have.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Installs the Ctrl-C handler (once).
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C: give up at once.
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: saving the results so far (Ctrl-C again to quit at once)");
+    });
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>12} [{bar:40}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+impl NetworkArgs {
+    fn apply_common(
+        &self,
+        widths: &mut Vec<usize>,
+        activation: &mut Activation,
+        optimizer: &mut OptimizerConfig,
+        steps: &mut usize,
+    ) {
+        if let Some(w) = &self.widths {
+            widths.clone_from(w);
+        }
+        if let Some(a) = self.activation {
+            *activation = match a {
+                ActivationArg::Tanh => Activation::Tanh,
+                ActivationArg::Relu => Activation::Relu,
+            };
+        }
+        let current_lr = match *optimizer {
+            OptimizerConfig::Adam { learning_rate }
+            | OptimizerConfig::Sgd { learning_rate, .. } => learning_rate,
+        };
+        let lr = self.learning_rate.unwrap_or(current_lr);
+        let kind = self.optimizer.unwrap_or(match optimizer {
+            OptimizerConfig::Adam { .. } => OptimizerArg::Adam,
+            OptimizerConfig::Sgd { .. } => OptimizerArg::Sgd,
+        });
+        let current_momentum = match *optimizer {
+            OptimizerConfig::Sgd { momentum, .. } => momentum,
+            OptimizerConfig::Adam { .. } => 0.0,
+        };
+        *optimizer = match kind {
+            OptimizerArg::Adam => OptimizerConfig::Adam { learning_rate: lr },
+            OptimizerArg::Sgd => OptimizerConfig::Sgd {
+                learning_rate: lr,
+                momentum: self.momentum.unwrap_or(current_momentum),
+            },
+        };
+        if let Some(s) = self.steps {
+            *steps = s;
+        }
+    }
+}
+
+impl FreqArgs {
+    /// The configurations these flags describe (two for the theory preset).
+    pub fn configs(&self) -> Vec<FreqConfig> {
+        let presets: Vec<FreqConfig> = match self.preset {
+            FreqPreset::Classic => vec![FreqConfig::classic()],
+            FreqPreset::Official => vec![FreqConfig::official()],
+            FreqPreset::Theory => self
+                .theory_sigmas
+                .iter()
+                .map(|&s| FreqConfig::theory(s))
+                .collect(),
+        };
+        presets.into_iter().map(|c| self.apply(c)).collect()
+    }
+
+    fn apply(&self, mut c: FreqConfig) -> FreqConfig {
+        if self.net.quick {
+            c = c.quick();
+        }
+        let n = &self.net;
+        n.apply_common(
+            &mut c.widths,
+            &mut c.activation,
+            &mut c.optimizer,
+            &mut c.steps,
+        );
+        if let Some(t) = &n.target {
+            c.target.clone_from(t);
+        }
+        if let Some(i) = n.interval {
+            c.interval = i;
+        }
+        if let Some(s) = n.seed {
+            c.seed = s;
+        }
+        if let Some(v) = self.train_points {
+            c.train_points = v;
+        }
+        if let Some(e) = self.endpoints {
+            c.train_endpoints = match e {
+                EndpointsArg::Exclude => Endpoints::Exclude,
+                EndpointsArg::Include => Endpoints::Include,
+            };
+        }
+        if let Some(v) = self.test_points {
+            c.test_points = v;
+        }
+        if let Some(v) = self.analysis_points {
+            c.analysis_points = v;
+        }
+        if let Some(s) = self.sigma {
+            c.init = InitScale::Normal(s);
+        }
+        if let Some(s) = &self.sigma_per_layer {
+            c.init = InitScale::PerLayer(s.clone());
+        }
+        if self.stop_loss.is_some() {
+            c.stop_loss = self.stop_loss;
+        }
+        if let Some(v) = self.observe_every {
+            c.observe_every = v;
+        }
+        if let Some(v) = self.peak_bins {
+            c.peaks.max_bins = v;
+        }
+        if let Some(v) = self.peak_floor {
+            c.peaks.relative_floor = v;
+        }
+        if let Some(m) = self.measure {
+            c.tracker.measure = match m {
+                MeasureArg::Complex => ErrorMeasure::Complex,
+                MeasureArg::Magnitude => ErrorMeasure::Magnitude,
+            };
+        }
+        if let Some(v) = self.threshold {
+            c.tracker.rule.threshold = v;
+        }
+        if let Some(v) = self.consecutive {
+            c.tracker.rule.consecutive = v;
+        }
+        c
+    }
+}
+
+impl InitArgs {
+    /// The configuration these flags describe.
+    pub fn config(&self) -> InitConfig {
+        let mut c = match self.preset {
+            InitPreset::Shallow => InitConfig::shallow(),
+            InitPreset::Deep => InitConfig::deep(),
+        };
+        if self.net.quick {
+            c = c.quick();
+        }
+        let n = &self.net;
+        n.apply_common(
+            &mut c.widths,
+            &mut c.activation,
+            &mut c.optimizer,
+            &mut c.steps,
+        );
+        if let Some(t) = &n.target {
+            c.target.clone_from(t);
+        }
+        if let Some(i) = n.interval {
+            c.interval = i;
+        }
+        if let Some(s) = n.seed {
+            c.seeds = vec![s];
+        }
+        if let Some(s) = &self.sigmas {
+            c.sigmas.clone_from(s);
+        }
+        if let Some(s) = &self.seeds {
+            c.seeds.clone_from(s);
+        }
+        if let Some(v) = self.train_points {
+            c.train_points = v;
+        }
+        if let Some(v) = self.test_points {
+            c.test_points = v;
+        }
+        c
+    }
+}
+
+/// Checks the sweep's settings, naming the flag.
+pub fn validate_init(c: &InitConfig) -> Result<(), FreqError> {
+    let bad = |m: String| Err(FreqError::Setting(m));
+    crate::data::target::Target::preset_or_parse(&c.target)
+        .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
+    let [a, b] = c.interval;
+    if !(a.is_finite() && b.is_finite() && a < b) {
+        return bad(format!("--interval: need finite a < b, got [{a}, {b}]"));
+    }
+    freq_order::validate_widths(&c.widths, 1, 1)?;
+    freq_order::validate_optimizer(&c.optimizer)?;
+    if c.sigmas.is_empty() {
+        return bad("--sigmas: need at least one σ".into());
+    }
+    for &s in &c.sigmas {
+        freq_order::validate_init(&InitScale::Normal(s), &c.widths).map_err(|_| {
+            FreqError::Setting(format!("--sigmas: every σ must be finite and > 0, got {s}"))
+        })?;
+    }
+    if c.seeds.is_empty() {
+        return bad("--seeds: need at least one seed".into());
+    }
+    if c.train_points < 2 || c.test_points < 2 {
+        return bad(format!(
+            "--train-points / --test-points: need at least 2 each, got {} and {}",
+            c.train_points, c.test_points
+        ));
+    }
+    if c.steps == 0 {
+        return bad("--steps: need at least 1, got 0".into());
+    }
+    Ok(())
+}
+
+/// Creates a run directory, records the settings, runs `body`, and writes the summary and the
+/// run page. Returns the directory and the outcome.
+fn execute<C: Serialize>(
+    base: &Path,
+    experiment: &str,
+    seed: u64,
+    settings: &C,
+    title: &str,
+    body: impl FnOnce(&RunDir) -> Result<Outcome, BoxError>,
+) -> Result<(PathBuf, Outcome), BoxError> {
+    let dir = RunDir::create(base, experiment)?;
+    dir.write_config(seed, settings)?;
+    let outcome = match body(&dir) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = dir.write_summary(
+                RunStatus::Diverged,
+                &serde_json::json!({ "error": e.to_string() }),
+            );
+            return Err(format!("{e} (partial results in {})", dir.path().display()).into());
+        }
+    };
+    dir.write_summary(outcome.status, &outcome.results)?;
+    dir.write_index(title, &outcome.lines, &outcome.figures)?;
+    print_summary(title, dir.path(), &outcome);
+    Ok((dir.path().to_path_buf(), outcome))
+}
+
+fn print_summary(title: &str, dir: &Path, outcome: &Outcome) {
+    println!("\n== {title} ({})", outcome.status);
+    let width = outcome
+        .lines
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (k, v) in &outcome.lines {
+        println!("  {k:<width$}  {v}");
+    }
+    println!(
+        "  {:<width$}  {}",
+        "results",
+        dir.join("index.html").display()
+    );
+}
+
+/// Runs the 1-D frequency experiment(s) described by `args` under `base`.
+pub fn run_freq(base: &Path, args: &FreqArgs) -> Result<Vec<PathBuf>, BoxError> {
+    let configs = args.configs();
+    for c in &configs {
+        c.validate()?;
+    }
+    let mut dirs = Vec::new();
+    for config in &configs {
+        let name = format!("freq-{}", config.preset.replace('.', "_"));
+        let title = format!(
+            "Frequency order in 1-D: {} ({})",
+            config.target, config.preset
+        );
+        let (dir, _) = execute(base, &name, config.seed, config, &title, |dir| {
+            let pb = bar(config.steps as u64, &config.preset);
+            let result = freq_order::run(
+                config,
+                &mut |p| {
+                    pb.set_position(p.step as u64);
+                    pb.set_message(format!("loss {:.2e}", p.loss));
+                },
+                &interrupted,
+            );
+            pb.finish_and_clear();
+            freq_order::save(&result?, dir)
+        })?;
+        dirs.push(dir);
+        if interrupted() {
+            break;
+        }
+    }
+    Ok(dirs)
+}
+
+/// Runs the initialization-scale sweep described by `args` under `base`.
+pub fn run_init(base: &Path, args: &InitArgs) -> Result<Vec<PathBuf>, BoxError> {
+    let config = args.config();
+    validate_init(&config)?;
+    let title = format!("Initialization scale in 1-D ({})", config.preset);
+    let seed = config.seeds.first().copied().unwrap_or(0);
+    let name = format!("init-{}", config.preset);
+    let (dir, _) = execute(base, &name, seed, &config, &title, |dir| {
+        let runs = (config.sigmas.len() * config.seeds.len()) as u64;
+        let pb = bar(runs * config.steps as u64, "init");
+        let result = init_scale::run(
+            &config,
+            &mut |p| {
+                pb.set_position((p.run * p.steps + p.step) as u64);
+                pb.set_message(format!("run {}/{}", p.run + 1, p.runs));
+            },
+            &interrupted,
+        );
+        pb.finish_and_clear();
+        init_scale::save(&result?, dir)
+    })?;
+    Ok(vec![dir])
+}
+
+/// Runs every experiment with its defaults (shortened with `--quick`) inside one folder, and
+/// writes `report.html` linking them.
+pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
+    let all = RunDir::create(base, if args.quick { "all-quick" } else { "all" })?;
+    let root = all.path().to_path_buf();
+    let parse = |words: &[&str]| -> Result<Cli, BoxError> {
+        let mut argv = vec!["fprinciple"];
+        argv.extend_from_slice(words);
+        if args.quick {
+            argv.push("--quick");
+        }
+        Ok(Cli::try_parse_from(argv)?)
+    };
+    let mut dirs = Vec::new();
+    let jobs: Vec<Vec<&str>> = vec![
+        vec!["freq"],
+        vec!["freq", "--preset", "official"],
+        vec!["freq", "--preset", "theory"],
+        vec!["init"],
+    ];
+    for words in jobs {
+        if interrupted() {
+            break;
+        }
+        let cli = parse(&words)?;
+        dirs.extend(dispatch(&root, &cli.command)?);
+    }
+    let links: Vec<RunLink> = dirs
+        .iter()
+        .filter_map(|d| RunLink::from_dir(d).ok())
+        .collect();
+    let report = root.join("report.html");
+    write_report_html(&report, "fprinciple: every experiment", &links)?;
+    all.write_summary(
+        if interrupted() {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Completed
+        },
+        &serde_json::json!({ "runs": dirs.len() }),
+    )?;
+    println!("\nreport: {}", report.display());
+    Ok(report)
+}
+
+fn dispatch(base: &Path, command: &Command) -> Result<Vec<PathBuf>, BoxError> {
+    match command {
+        Command::Freq(a) => run_freq(base, a),
+        Command::Init(a) => run_init(base, a),
+        Command::All(a) => run_all(base, a).map(|r| vec![r]),
+    }
+}
+
+/// Runs the command line; the process's exit code follows from the result.
+pub fn main_with(cli: Cli) -> Result<(), BoxError> {
+    install_interrupt_handler();
+    dispatch(&cli.out, &cli.command)?;
+    if interrupted() {
+        return Err("interrupted: the run directories hold the results so far".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_with_pi() {
+        let pi = std::f64::consts::PI;
+        assert_eq!(parse_interval("-pi,pi").unwrap(), [-pi, pi]);
+        assert_eq!(parse_interval("-10, 10").unwrap(), [-10.0, 10.0]);
+        assert_eq!(parse_interval("0,2pi").unwrap(), [0.0, 2.0 * pi]);
+        assert!(parse_interval("1").is_err());
+        assert!(parse_interval("a,b").is_err());
+    }
+}
