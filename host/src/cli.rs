@@ -508,6 +508,14 @@ fn execute<C: Serialize>(
     dir.write_summary(outcome.status, &outcome.results)?;
     dir.write_index(title, &outcome.lines, &outcome.figures)?;
     print_summary(title, dir.path(), &outcome);
+    if outcome.status == RunStatus::Diverged {
+        let why = outcome
+            .lines
+            .iter()
+            .find(|(k, _)| k == "diverged")
+            .map_or("training diverged", |(_, v)| v.as_str());
+        return Err(format!("{why} (results so far in {})", dir.path().display()).into());
+    }
     Ok((dir.path().to_path_buf(), outcome))
 }
 

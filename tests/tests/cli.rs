@@ -137,3 +137,34 @@ fn image_decodes(path: &Path) -> bool {
     let bytes = std::fs::read(path).unwrap();
     bytes.starts_with(&[0x89, b'P', b'N', b'G'])
 }
+
+#[test]
+fn divergence_stops_with_a_message_and_keeps_the_results() {
+    let out = tempdir("diverge");
+    let err = run(&[
+        "--out",
+        out.to_str().unwrap(),
+        "freq",
+        "--widths",
+        "1,16,1",
+        "--optimizer",
+        "sgd",
+        "--learning-rate",
+        "90",
+        "--steps",
+        "500",
+        "--train-points",
+        "32",
+        "--analysis-points",
+        "32",
+    ])
+    .expect_err("a learning rate of 90 diverges");
+    assert!(err.contains("at step"), "{err}");
+    assert!(err.contains("--learning-rate"), "{err}");
+    let runs = files_of(&out);
+    assert_eq!(runs.len(), 1);
+    let summary = std::fs::read_to_string(out.join(&runs[0]).join("summary.json")).unwrap();
+    assert!(summary.contains("\"diverged\""), "{summary}");
+    assert!(out.join(&runs[0]).join("metrics.csv").exists());
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -649,6 +649,17 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
             ),
         ),
     ];
+    let mut lines = lines;
+    if result.stop == StopReason::Diverged {
+        lines.push((
+            "diverged".into(),
+            format!(
+                "the loss became NaN or infinite at step {}: lower --learning-rate (now {}) or --sigma",
+                result.steps_run,
+                crate::experiments::freq_order::learning_rate(&result.config.optimizer)
+            ),
+        ));
+    }
     let results = serde_json::json!({
         "peak_bins": result.peak_bins,
         "convergence_steps": result.convergence_steps,
@@ -784,6 +795,15 @@ pub fn validate_init(init: &InitScale, widths: &[usize]) -> Result<(), FreqError
                 )));
             }
             list.iter().try_for_each(|&s| check("--sigma-per-layer", s))
+        }
+    }
+}
+
+/// The learning rate of an optimizer setting.
+pub fn learning_rate(optimizer: &OptimizerConfig) -> f32 {
+    match *optimizer {
+        OptimizerConfig::Adam { learning_rate } | OptimizerConfig::Sgd { learning_rate, .. } => {
+            learning_rate
         }
     }
 }
