@@ -163,15 +163,25 @@ impl Default for ImageConfig {
 }
 
 impl ImageConfig {
-    /// A small preset that still shows both effects in well under a minute: a 32×32 image,
-    /// 4 bands, 1,500 steps.
+    /// A small preset that shows both effects in well under a minute on a desktop: the paper's
+    /// network on a 16×16 image, 4 bands, 1,000 steps.
+    ///
+    /// With half the pixels held out, each band's error on the full grid keeps what is aliased
+    /// into it from frequencies the training columns cannot resolve, so beyond the lowest band
+    /// the paper's threshold of 0.1 is out of reach at this size; here a band counts as learned
+    /// once its relative error stays below 0.5.
     pub fn quick() -> Self {
         ImageConfig {
-            size: 32,
+            size: 16,
             bands: 4,
-            steps: 1500,
+            steps: 1000,
             observe_every: 10,
-            snapshot_steps: vec![0, 50, 150, 500, 1500],
+            snapshot_steps: vec![0, 30, 100, 300, 1000],
+            convergence: ConvergenceRule {
+                threshold: 0.5,
+                consecutive: 10,
+            },
+            match_loss: 3e-3,
             ..ImageConfig::default()
         }
     }
