@@ -1,3 +1,5 @@
 //! One module per experiment of the paper.
+
 pub mod freq_order;
+pub mod image;
 pub mod init_scale;
