@@ -11,6 +11,8 @@
 #![cfg_attr(target_os = "none", no_std)]
 #![deny(missing_docs)]
 
+pub mod demo;
+
 #[cfg(target_os = "none")]
 pub mod measure;
 
@@ -18,7 +20,13 @@ pub mod measure;
 mod runtime;
 
 #[cfg(target_os = "none")]
+mod singleton;
+
+#[cfg(target_os = "none")]
 pub use runtime::exit;
+
+#[cfg(target_os = "none")]
+pub use singleton::Singleton;
 
 /// Exit code of a run whose verdict passed.
 pub const EXIT_PASS: i32 = 0;
