@@ -9,9 +9,9 @@
 //! (EXPERIMENTS.md, section 5).
 //!
 //! This module compiles on every target. The firmware (`src/bin/train.rs`) drives it step by
-//! step, measuring and logging; the host runs the very same code with [`run`] (or [`golden`])
-//! and gets the final loss, the parameter fingerprint and the convergence steps the firmware must
-//! reproduce bit for bit.
+//! step, measuring and logging; the host runs the very same code with [`run`] (or `golden`,
+//! host only) and gets the final loss, the parameter fingerprint and the convergence steps the
+//! firmware must reproduce bit for bit.
 //!
 //! Memory: the big buffers are a [`Buffers`] (all zeros, so a `static` of it lands in `.bss`)
 //! and the network a [`Network`] (a `static` built by the `const fn` [`network`]); [`Demo`]
