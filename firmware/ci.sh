@@ -2,14 +2,17 @@
 # Builds the firmware for both QEMU machines, runs it, and checks the verdict.
 #
 # Fails when a build fails, when a run exits non-zero (failed verdict 1, panic 101, HardFault 102,
-# timeout 124), or when a run's log lacks the `verdict: PASS` line. Prints each run's log and,
+# timeout 124), when a run's log lacks the `verdict: PASS` line, or (when llvm-nm or
+# arm-none-eabi-nm is installed) when an image links a heap allocator. Prints each run's log and,
 # when llvm-size or arm-none-eabi-size is installed, the image sizes.
 #
-# Environment: FIRMWARE_TIMEOUT (seconds per run, default 120, read by run-qemu.sh).
+# Environment: FIRMWARE_TIMEOUT (seconds per run, default 300 here, read by run-qemu.sh; the
+# soft-float Cortex-M3 run takes about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The QEMU runs need the QEMU memory layouts, whatever the caller selected for a board.
 unset FIRMWARE_BOARD
+export FIRMWARE_TIMEOUT=${FIRMWARE_TIMEOUT:-300}
 
 for tool in qemu-system-arm defmt-print timeout; do
     if ! command -v "$tool" >/dev/null; then
@@ -18,6 +21,7 @@ for tool in qemu-system-arm defmt-print timeout; do
     fi
 done
 size_tool=$(command -v llvm-size || command -v arm-none-eabi-size || true)
+nm_tool=$(command -v llvm-nm || command -v arm-none-eabi-nm || true)
 
 # target:machine pairs; run-qemu.sh is the cargo runner for each target (.cargo/config.toml).
 runs=(thumbv7em-none-eabihf:mps2-an386 thumbv7m-none-eabi:lm3s6965evb)
@@ -39,8 +43,14 @@ for run in "${runs[@]}"; do
         echo "== FAILED on $machine: no 'verdict: PASS' line" >&2
         failed+=("$machine")
     fi
+    elf="target/$target/release/train"
     if [ -n "$size_tool" ]; then
-        "$size_tool" "target/$target/release/train"
+        "$size_tool" "$elf"
+    fi
+    # Zero heap: no global allocator may be linked (the demo's buffers are statics).
+    if [ -n "$nm_tool" ] && "$nm_tool" "$elf" | grep -q -E '__rust_alloc|__rg_alloc|__rdl_alloc'; then
+        echo "== FAILED on $machine: a heap allocator is linked" >&2
+        failed+=("$machine")
     fi
 done
 

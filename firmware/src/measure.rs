@@ -165,3 +165,39 @@ fn stack_bounds() -> (usize, usize) {
     let bottom = core::ptr::addr_of!(_stack_end) as usize;
     (bottom, top)
 }
+
+/// Sizes of the program image, from the symbols of cortex-m-rt's linker script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSizes {
+    /// Flash used: vector table, code, read-only data and the initial values of `.data`.
+    pub flash: u32,
+    /// Initialized static RAM (`.data`), copied from flash at reset.
+    pub data: u32,
+    /// Zero-initialized static RAM (`.bss`).
+    pub bss: u32,
+    /// Static RAM left uninitialized (`.uninit`).
+    pub uninit: u32,
+}
+
+/// The image's flash and static RAM use, read from the linker's section boundaries.
+pub fn image_sizes() -> ImageSizes {
+    extern "C" {
+        static __vector_table: u32;
+        static __sidata: u32;
+        static __sdata: u32;
+        static __edata: u32;
+        static __sbss: u32;
+        static __ebss: u32;
+        static __suninit: u32;
+        static __euninit: u32;
+    }
+    let addr = |symbol: *const u32| symbol as usize as u32;
+    let data = addr(core::ptr::addr_of!(__edata)) - addr(core::ptr::addr_of!(__sdata));
+    ImageSizes {
+        flash: addr(core::ptr::addr_of!(__sidata)) - addr(core::ptr::addr_of!(__vector_table))
+            + data,
+        data,
+        bss: addr(core::ptr::addr_of!(__ebss)) - addr(core::ptr::addr_of!(__sbss)),
+        uninit: addr(core::ptr::addr_of!(__euninit)) - addr(core::ptr::addr_of!(__suninit)),
+    }
+}
