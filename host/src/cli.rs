@@ -37,6 +37,9 @@ pub enum Command {
     Freq(FreqArgs),
     /// 1-D initialization scale: test error against σ.
     Init(InitArgs),
+    /// A downsampled photograph: radial frequency bands converge low to high; small against
+    /// large initialization at matched training loss.
+    Image(ImageArgs),
     /// Every experiment with its defaults, and one report page linking them.
     All(AllArgs),
 }
@@ -208,6 +211,153 @@ pub struct InitArgs {
     /// Number of test points on [a, b].
     #[arg(long)]
     pub test_points: Option<usize>,
+}
+
+/// Flags of `fprinciple image`.
+#[derive(Debug, Clone, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct ImageArgs {
+    /// A PNG or JPEG (colour is reduced to luminance); default: the embedded CC0 photograph.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Side S of the downsampled image (a power of two: 16, 32, 64, 128).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Hidden widths: `200,200,100` (input 2 and output 1 are added).
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// The σ values compared, small first (every weight and bias ~ N(0, σ²)).
+    #[arg(long, value_delimiter = ',')]
+    pub sigmas: Option<Vec<f32>>,
+    /// Which pixels train: `even-columns`, `checkerboard`, or `random:F` (a fraction F).
+    #[arg(long, value_parser = parse_split)]
+    pub split: Option<crate::experiments::image::Split>,
+    /// Number of radial frequency bands.
+    #[arg(long)]
+    pub bands: Option<usize>,
+    /// A band has converged when its relative error stays below this.
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Adam's learning rate.
+    #[arg(long)]
+    pub learning_rate: Option<f32>,
+    /// Training steps per σ.
+    #[arg(long)]
+    pub steps: Option<u32>,
+    /// Evaluate every pixel every this many steps.
+    #[arg(long)]
+    pub observe_every: Option<u32>,
+    /// The training loss at which the σ values are compared.
+    #[arg(long)]
+    pub match_loss: Option<f32>,
+    /// Seed of the initialization.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The small preset: 16×16, 1,000 steps, band threshold 0.5.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+fn parse_split(text: &str) -> Result<crate::experiments::image::Split, String> {
+    use crate::experiments::image::Split;
+    match text {
+        "even-columns" => Ok(Split::EvenColumns),
+        "checkerboard" => Ok(Split::Checkerboard),
+        _ => match text.strip_prefix("random:") {
+            Some(f) => f
+                .parse::<f32>()
+                .map(Split::RandomFraction)
+                .map_err(|_| format!("`{f}` is not a fraction")),
+            None => Err(format!(
+                "expected even-columns, checkerboard or random:F, got `{text}`"
+            )),
+        },
+    }
+}
+
+impl ImageArgs {
+    /// The configuration these flags describe.
+    pub fn config(&self) -> crate::experiments::image::ImageConfig {
+        use crate::experiments::image::ImageConfig;
+        let mut c = if self.quick {
+            ImageConfig::quick()
+        } else {
+            ImageConfig::default()
+        };
+        if let Some(v) = self.size {
+            c.size = v;
+            c.snapshot_steps.retain(|&s| s <= c.steps);
+        }
+        if let Some(v) = &self.hidden {
+            c.hidden.clone_from(v);
+        }
+        if let Some(v) = &self.sigmas {
+            c.sigmas.clone_from(v);
+        }
+        if let Some(v) = self.split {
+            c.split = v;
+        }
+        if let Some(v) = self.bands {
+            c.bands = v;
+        }
+        if let Some(v) = self.threshold {
+            c.convergence.threshold = v;
+        }
+        if let Some(v) = self.learning_rate {
+            c.optimizer = OptimizerConfig::Adam { learning_rate: v };
+        }
+        if let Some(v) = self.steps {
+            c.steps = v;
+            c.snapshot_steps.retain(|&s| s <= v);
+            if !c.snapshot_steps.contains(&v) {
+                c.snapshot_steps.push(v);
+            }
+        }
+        if let Some(v) = self.observe_every {
+            c.observe_every = v;
+        }
+        if let Some(v) = self.match_loss {
+            c.match_loss = v;
+        }
+        if let Some(v) = self.seed {
+            c.seed = v;
+        }
+        c
+    }
+}
+
+/// Runs the image experiment described by `args` under `base`.
+pub fn run_image(base: &Path, args: &ImageArgs) -> Result<Vec<PathBuf>, BoxError> {
+    use crate::experiments::image;
+    let config = args.config();
+    config.validate()?;
+    freq_order::validate_optimizer(&config.optimizer)?;
+    let picture = image::load(args.image.as_deref(), config.size)?;
+    let title = format!("Downsampled image, {0}×{0}", config.size);
+    let (dir, _) = execute(base, "image", config.seed, &config, &title, |dir| {
+        let total = u64::from(config.steps) * config.sigmas.len() as u64;
+        let pb = bar(total, "image");
+        let steps = u64::from(config.steps);
+        let result = image::run(&config, &picture, &mut |event| {
+            if let image::ProgressEvent::Observed {
+                run,
+                step,
+                train_mse,
+                test_mse,
+                ..
+            } = event
+            {
+                pb.set_position(run as u64 * steps + u64::from(step));
+                pb.set_message(format!(
+                    "σ #{} train {train_mse:.2e} test {test_mse:.2e}",
+                    run + 1
+                ));
+            }
+        });
+        pb.finish_and_clear();
+        image::save(&result?, dir)
+    })?;
+    Ok(vec![dir])
 }
 
 /// Flags of `fprinciple all`.
@@ -614,6 +764,7 @@ pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
         vec!["freq", "--preset", "official"],
         vec!["freq", "--preset", "theory"],
         vec!["init"],
+        vec!["image"],
     ];
     for words in jobs {
         if interrupted() {
@@ -644,6 +795,7 @@ fn dispatch(base: &Path, command: &Command) -> Result<Vec<PathBuf>, BoxError> {
     match command {
         Command::Freq(a) => run_freq(base, a),
         Command::Init(a) => run_init(base, a),
+        Command::Image(a) => run_image(base, a),
         Command::All(a) => run_all(base, a).map(|r| vec![r]),
     }
 }

@@ -766,6 +766,236 @@ fn band_tracker(
     Ok(dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16))
 }
 
+/// Writes `metrics.csv` (one row per σ and observation) and the figures into `dir`.
+pub fn save(
+    result: &ImageResult,
+    dir: &crate::record::RunDir,
+) -> Result<crate::report::Outcome, crate::report::BoxError> {
+    use crate::plot;
+    use crate::record::{FigureRef, RunStatus};
+    use crate::report::{short, Outcome};
+
+    let bands = result.target_band_energy.len();
+    let mut header: Vec<String> = vec![
+        "sigma".into(),
+        "step".into(),
+        "train_mse".into(),
+        "test_mse".into(),
+    ];
+    header.extend((0..bands).map(|b| format!("band_{b}")));
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut csv = dir.csv("metrics.csv", &header_refs)?;
+    for run in &result.runs {
+        for (i, &step) in run.observed_steps.iter().enumerate() {
+            let mut row = vec![
+                f64::from(run.sigma),
+                f64::from(step),
+                f64::from(run.train_mse[i]),
+                f64::from(run.test_mse[i]),
+            ];
+            row.extend(
+                run.band_errors
+                    .iter()
+                    .map(|b| f64::from(b.get(i).copied().unwrap_or(f32::NAN))),
+            );
+            csv.push_numbers(&row)?;
+        }
+    }
+    csv.finish()?;
+
+    let size = result.size;
+    let mut figures = Vec::new();
+    let split_name = format!("{:?}", result.config.split);
+    plot::image_with_mask(
+        &dir.file("image_and_split"),
+        &plot::MaskedImage {
+            title: "The image and its training pixels",
+            image: plot::GrayImage::square(size, &result.image, "original"),
+            mask: &result.train_mask,
+            mask_label: &format!("training pixels ({split_name})"),
+        },
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("image_and_split.png"),
+        format!(
+            "The {size}×{size} image and, tinted, the {} training pixels; the other {} are the test set.",
+            result.train_pixels, result.test_pixels
+        ),
+    ));
+
+    let labels: Vec<String> = result
+        .runs
+        .iter()
+        .map(|r| format!("σ = {}", r.sigma))
+        .collect();
+    let captions: Vec<Vec<String>> = result
+        .runs
+        .iter()
+        .map(|r| {
+            r.snapshots
+                .iter()
+                .map(|s| format!("step {}", s.step))
+                .collect()
+        })
+        .collect();
+    let images: Vec<Vec<plot::GrayImage<'_>>> = result
+        .runs
+        .iter()
+        .zip(&captions)
+        .map(|(r, caps)| {
+            r.snapshots
+                .iter()
+                .zip(caps)
+                .map(|(s, c)| plot::GrayImage::square(size, &s.pixels, c))
+                .collect()
+        })
+        .collect();
+    let rows: Vec<plot::ImageRow<'_>> = labels
+        .iter()
+        .zip(&images)
+        .map(|(l, imgs)| plot::ImageRow {
+            label: l,
+            images: imgs,
+        })
+        .collect();
+    plot::image_grid(
+        &dir.file("snapshots"),
+        "The network's image during training",
+        &rows,
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("snapshots.png"),
+        "The network's output on every pixel at several steps, one row per σ: the small \
+         initialization draws the coarse outline first; the large one fills the unseen \
+         columns with noise.",
+    ));
+
+    let band_labels: Vec<String> = (0..bands).map(|b| format!("band {b}")).collect();
+    for run in &result.runs {
+        let stem = format!("band_heatmap_sigma_{}", run.sigma).replace('.', "_");
+        let steps: Vec<f64> = run.observed_steps.iter().map(|&s| f64::from(s)).collect();
+        let values: Vec<Vec<f64>> = run
+            .band_errors
+            .iter()
+            .map(|b| b.iter().map(|&v| f64::from(v)).collect())
+            .collect();
+        let title = format!("Relative error per radial band, σ = {}", run.sigma);
+        let mut map = plot::HeatMap::new(&title, &band_labels, &steps, &values);
+        map.y_label = "radial band";
+        map.colour_label = "relative error (red: small)";
+        plot::heat_map(&dir.file(&stem), &map)?;
+        figures.push(FigureRef::new(
+            dir.file(format!("{stem}.png")),
+            format!(
+                "Relative error of the output's 2-D spectrum per radial frequency band (low at the \
+                 bottom) over training, σ = {}: red is close to the image's spectrum.",
+                run.sigma
+            ),
+        ));
+    }
+
+    let curves: Vec<(String, Vec<f64>, Vec<f64>)> = result
+        .runs
+        .iter()
+        .flat_map(|r| {
+            let steps: Vec<f64> = r.observed_steps.iter().map(|&s| f64::from(s)).collect();
+            [
+                (
+                    format!("train, σ = {}", r.sigma),
+                    steps.clone(),
+                    r.train_mse.iter().map(|&v| f64::from(v)).collect(),
+                ),
+                (
+                    format!("test, σ = {}", r.sigma),
+                    steps,
+                    r.test_mse.iter().map(|&v| f64::from(v)).collect(),
+                ),
+            ]
+        })
+        .collect();
+    let series: Vec<plot::Series<'_>> = curves
+        .iter()
+        .map(|(n, x, y)| plot::Series::new(n, x, y))
+        .collect();
+    plot::line_chart(
+        &dir.file("errors"),
+        &plot::LineChart::new("Training and test MSE", "step", "MSE", &series).log_y(true),
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("errors.png"),
+        "MSE on the training pixels and on the held-out pixels, per σ.",
+    ));
+
+    let mut lines = vec![
+        (
+            "image".to_string(),
+            format!("{size}×{size}, split {split_name}"),
+        ),
+        (
+            "network".into(),
+            format!(
+                "{:?}, {} parameters",
+                result.config.widths(),
+                result.parameter_count
+            ),
+        ),
+    ];
+    for r in &result.runs {
+        lines.push((
+            format!("σ = {}", r.sigma),
+            format!(
+                "bands converged at {:?} (order {:?}, low to high so far: {}); matched loss {}; \
+                 end train/test MSE {} / {}; {:.1} steps/s, {:.1} GFLOP/s",
+                r.convergence_steps,
+                r.convergence_order,
+                r.low_to_high_so_far,
+                r.matched.map_or("not reached".into(), |m| format!(
+                    "at step {}: train {} / test {}",
+                    m.step,
+                    short(f64::from(m.train_mse)),
+                    short(f64::from(m.test_mse))
+                )),
+                short(f64::from(r.final_train_mse)),
+                short(f64::from(r.final_test_mse)),
+                r.timing.steps_per_second,
+                r.timing.gflop_per_second
+            ),
+        ));
+    }
+    let matched = result.matched_test_mse();
+    if let Some((small, large)) = matched {
+        lines.push((
+            "test MSE at matched training loss".into(),
+            format!(
+                "small σ {} vs large σ {}",
+                short(f64::from(small)),
+                short(f64::from(large))
+            ),
+        ));
+    }
+    let results = serde_json::json!({
+        "size": size,
+        "matched_test_mse_small_sigma": matched.map(|m| m.0),
+        "matched_test_mse_large_sigma": matched.map(|m| m.1),
+        "runs": result.runs.iter().map(|r| serde_json::json!({
+            "sigma": r.sigma,
+            "convergence_steps": r.convergence_steps,
+            "low_to_high_so_far": r.low_to_high_so_far,
+            "final_train_mse": r.final_train_mse,
+            "final_test_mse": r.final_test_mse,
+            "matched": r.matched,
+            "steps_per_second": r.timing.steps_per_second,
+            "gflop_per_second": r.timing.gflop_per_second,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(Outcome {
+        status: RunStatus::Completed,
+        results,
+        lines,
+        figures,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
