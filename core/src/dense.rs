@@ -4,21 +4,25 @@
 //! `outputs × inputs` (one row per unit, as PyTorch does) followed by its `outputs` biases. A
 //! batch of `batch` samples is `batch × width`.
 //!
-//! The kernels are register-blocked: each keeps a small tile of results in `LANES`-wide arrays of
-//! independent sums, which the compiler turns into SIMD registers (AVX2/AVX-512 on a desktop built
-//! with `target-cpu=native`, plain FPU code on a Cortex-M). The summation order depends only on
-//! the shapes, never on the machine, so results are bit-identical across platforms.
+//! All three products (forward, weight gradient, input gradient) run through one kernel,
+//! [`matmul`]: an output tile of `TILE_ROWS × W` values stays in registers while rows of the
+//! right-hand matrix, scaled by broadcast elements of the left-hand one, are added to it. The
+//! vectors run along output columns, so the compiler turns the tile into SIMD registers
+//! (AVX2/AVX-512 on a desktop built with `target-cpu=native`, plain FPU code on a Cortex-M) and
+//! no horizontal sums are needed. Every output element is summed in the order `p = 0, 1, …,
+//! k − 1` whatever the tiling, so results are bit-identical across platforms.
 
 use crate::error::{check_len, Result};
 
-/// Width of the independent partial sums; a multiple of every SIMD width in use.
-const LANES: usize = 16;
 /// Rows of the output tile kept in registers.
-const TILE_ROWS: usize = 4;
-/// Columns of the output tile in the dot-product kernel.
-const TILE_COLS: usize = 4;
-/// Columns of the output tile in the broadcast (axpy) kernel: two SIMD vectors of 16.
-const AXPY_COLS: usize = 2 * LANES;
+const TILE_ROWS: usize = 2;
+/// Widest output tile: four 16-lane (AVX-512) vectors per row; 4 × 4 accumulators leave room
+/// for the operands in 32 registers.
+const TILE_COLS: usize = 64;
+/// Rows of the right-hand matrix packed at a time into a contiguous panel (on the stack:
+/// `PANEL_DEPTH × TILE_COLS` values, 4 KiB), so a transposed operand is read with unit stride
+/// and each packed row is reused by every row tile of the output.
+const PANEL_DEPTH: usize = 16;
 
 /// The dimensions of one dense layer applied to a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +55,15 @@ pub fn forward(
     check_len("dense weight", shape.weight_len(), weight.len())?;
     check_len("dense bias", shape.outputs, bias.len())?;
     check_len("dense outputs", shape.batch * shape.outputs, outputs.len())?;
-    if shape.inputs == 0 {
-        for row in outputs.chunks_exact_mut(shape.outputs.max(1)) {
-            row.copy_from_slice(bias);
-        }
-        return Ok(());
-    }
-    matmul_transposed(shape.inputs, inputs, weight, outputs);
+    // weightᵀ(p, j) = weight[j · inputs + p]: read through strides, packed panel by panel.
+    matmul(
+        shape.batch,
+        shape.inputs,
+        shape.outputs,
+        Strided::new(inputs, shape.inputs, 1),
+        Strided::new(weight, 1, shape.inputs),
+        outputs,
+    );
     if shape.outputs > 0 {
         for row in outputs.chunks_exact_mut(shape.outputs) {
             row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
@@ -79,18 +85,13 @@ pub fn backward_parameters(
     check_len("dense deltas", shape.batch * shape.outputs, deltas.len())?;
     check_len("weight gradient", shape.weight_len(), grad_weight.len())?;
     check_len("bias gradient", shape.outputs, grad_bias.len())?;
-    // Row o of the weight gradient is Σ_b deltas[b][o] · inputs[b]: A(o, b) = deltas[b·outputs + o].
-    let a = Strided {
-        data: deltas,
-        row_stride: 1,
-        col_stride: shape.outputs,
-    };
-    matmul_broadcast(
+    // Row o of the weight gradient is Σ_b deltas[b][o] · inputs[b]: a(o, b) = deltas[b·outputs + o].
+    matmul(
         shape.outputs,
         shape.batch,
         shape.inputs,
-        a,
-        inputs,
+        Strided::new(deltas, 1, shape.outputs),
+        Strided::new(inputs, shape.inputs, 1),
         grad_weight,
     );
     grad_bias.fill(0.0);
@@ -117,225 +118,185 @@ pub fn backward_inputs(
         shape.batch * shape.inputs,
         grad_inputs.len(),
     )?;
-    // Row b of the result is Σ_o deltas[b][o] · weight[o]: A(b, o) = deltas[b·outputs + o].
-    let a = Strided {
-        data: deltas,
-        row_stride: shape.outputs,
-        col_stride: 1,
-    };
-    matmul_broadcast(
+    // Row b of the result is Σ_o deltas[b][o] · weight[o].
+    matmul(
         shape.batch,
         shape.outputs,
         shape.inputs,
-        a,
-        weight,
+        Strided::new(deltas, shape.outputs, 1),
+        Strided::new(weight, shape.inputs, 1),
         grad_inputs,
     );
     Ok(())
 }
 
-/// A read-only matrix addressed by strides, so that a transpose costs nothing.
+/// A read-only matrix addressed by strides, so that a transpose costs nothing:
+/// element `(i, j)` is `data[i · row + j · col]`.
 #[derive(Clone, Copy)]
 struct Strided<'a> {
     data: &'a [f32],
-    row_stride: usize,
-    col_stride: usize,
+    row: usize,
+    col: usize,
 }
 
-impl Strided<'_> {
+impl<'a> Strided<'a> {
+    fn new(data: &'a [f32], row: usize, col: usize) -> Self {
+        Strided { data, row, col }
+    }
+
+    /// Elements `(i0 .. i0 + R, j)`: one column of a tile of rows. Out-of-range elements
+    /// (ruled out by the callers' length checks) read as zero.
     #[inline(always)]
-    fn at(&self, row: usize, col: usize) -> f32 {
-        self.data
-            .get(row * self.row_stride + col * self.col_stride)
-            .copied()
-            .unwrap_or(0.0)
+    fn column<const R: usize>(&self, i0: usize, j: usize) -> [f32; R] {
+        let base = i0 * self.row + j * self.col;
+        if self.row == 1 {
+            // Consecutive rows are adjacent (a transposed matrix): one contiguous load.
+            match self.data.get(base..).and_then(|s| s.first_chunk::<R>()) {
+                Some(v) => *v,
+                None => [0.0; R],
+            }
+        } else {
+            core::array::from_fn(|r| self.data.get(base + r * self.row).copied().unwrap_or(0.0))
+        }
+    }
+
+    /// Copies rows `i0 .. i0 + panel.len()`, columns `j0 .. j0 + W` into `panel`.
+    #[inline(always)]
+    fn pack<const W: usize>(&self, panel: &mut [[f32; W]], i0: usize, j0: usize) {
+        if self.col == 1 {
+            for (i, out) in panel.iter_mut().enumerate() {
+                let start = (i0 + i) * self.row + j0;
+                if let Some(row) = self.data.get(start..).and_then(|s| s.first_chunk::<W>()) {
+                    *out = *row;
+                }
+            }
+        } else {
+            // A transposed matrix: each column is contiguous; scatter it across the panel.
+            let depth = panel.len();
+            for j in 0..W {
+                let start = i0 * self.row + (j0 + j) * self.col;
+                if let Some(column) = self.data.get(start..start + depth) {
+                    for (out, &v) in panel.iter_mut().zip(column) {
+                        out[j] = v;
+                    }
+                }
+            }
+        }
     }
 }
 
-/// `c (m × n) = a (m × k, strided) · b (k × n)`: each row of `c` is a sum of rows of `b` scaled by
-/// broadcast elements of `a`. Lengths are checked by the callers.
-fn matmul_broadcast(m: usize, k: usize, n: usize, a: Strided<'_>, b: &[f32], c: &mut [f32]) {
-    if n == 0 {
+/// `c (m × n) = a (m × k) · b (k × n)`, overwriting `c` (row-major); lengths are checked by
+/// the callers.
+///
+/// Columns of `c` are taken in blocks of a width fixed at compile time (64, then narrower for
+/// the remainder); for each block, `b` is packed `PANEL_DEPTH` rows at a time and every row
+/// tile of `c` accumulates that panel, carrying its partial sums through `c` between panels.
+fn matmul(m: usize, k: usize, n: usize, a: Strided<'_>, b: Strided<'_>, c: &mut [f32]) {
+    let c = match c.get_mut(..m * n) {
+        Some(c) if n > 0 => c,
+        _ => return,
+    };
+    if k == 0 {
+        c.fill(0.0);
         return;
     }
-    let mut row = 0;
-    for c_rows in c.chunks_mut(TILE_ROWS * n) {
-        let rows = c_rows.len() / n;
-        match rows {
-            TILE_ROWS => broadcast_tile::<TILE_ROWS>(row, k, n, a, b, c_rows),
-            3 => broadcast_tile::<3>(row, k, n, a, b, c_rows),
-            2 => broadcast_tile::<2>(row, k, n, a, b, c_rows),
-            _ => broadcast_tile::<1>(row, k, n, a, b, c_rows),
-        }
-        row += rows;
-    }
-    debug_assert_eq!(row, m);
-}
-
-/// `R` rows of `c` (`c_rows`, `R × n`) starting at row `row0` of `a`.
-#[inline(always)]
-fn broadcast_tile<const R: usize>(
-    row0: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_>,
-    b: &[f32],
-    c_rows: &mut [f32],
-) {
     let mut col = 0;
     while col < n {
-        let width = AXPY_COLS.min(n - col);
-        let mut acc = [[0.0f32; AXPY_COLS]; R];
-        for (p, b_row) in b.chunks_exact(n).take(k).enumerate() {
-            let b_part = &b_row[col..col + width];
-            let mut scale = [0.0f32; R];
-            for (r, s) in scale.iter_mut().enumerate() {
-                *s = a.at(row0 + r, p);
-            }
-            if width == AXPY_COLS {
-                for r in 0..R {
-                    for (x, y) in acc[r].iter_mut().zip(b_part) {
-                        *x += scale[r] * y;
-                    }
-                }
-            } else {
-                for r in 0..R {
-                    for (x, y) in acc[r][..width].iter_mut().zip(b_part) {
-                        *x += scale[r] * y;
-                    }
-                }
-            }
-        }
-        for (r, out_row) in c_rows.chunks_exact_mut(n).enumerate() {
-            out_row[col..col + width].copy_from_slice(&acc[r][..width]);
-        }
-        col += width;
-    }
-}
+        col += match n - col {
+            left if left >= TILE_COLS => column_block::<TILE_COLS>(k, n, col, a, b, c),
+            left if left >= 32 => column_block::<32>(k, n, col, a, b, c),
 
-/// `c (m × n) = a (m × k) · bᵀ` with `b` stored `n × k`: every element a dot product of two
-/// contiguous rows. Lengths are checked by the callers; `k > 0`.
-fn matmul_transposed(k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    let n = b.len() / k;
-    if n == 0 {
-        return;
-    }
-    for (a_rows, c_rows) in a.chunks(TILE_ROWS * k).zip(c.chunks_mut(TILE_ROWS * n)) {
-        match a_rows.len() / k {
-            TILE_ROWS => dot_rows::<TILE_ROWS>(k, n, a_rows, b, c_rows),
-            3 => dot_rows::<3>(k, n, a_rows, b, c_rows),
-            2 => dot_rows::<2>(k, n, a_rows, b, c_rows),
-            _ => dot_rows::<1>(k, n, a_rows, b, c_rows),
-        }
-    }
-}
-
-/// `R` rows of `a` against every row of `b`.
-#[inline(always)]
-fn dot_rows<const R: usize>(k: usize, n: usize, a_rows: &[f32], b: &[f32], c_rows: &mut [f32]) {
-    let mut col = 0;
-    for b_rows in b.chunks(TILE_COLS * k) {
-        let cols = b_rows.len() / k;
-        let tile: [[f32; TILE_COLS]; R] = match cols {
-            TILE_COLS => widen(dot_tile::<R, TILE_COLS>(k, a_rows, b_rows)),
-            3 => widen(dot_tile::<R, 3>(k, a_rows, b_rows)),
-            2 => widen(dot_tile::<R, 2>(k, a_rows, b_rows)),
-            _ => widen(dot_tile::<R, 1>(k, a_rows, b_rows)),
+            left if left >= 16 => column_block::<16>(k, n, col, a, b, c),
+            left if left >= 8 => column_block::<8>(k, n, col, a, b, c),
+            left if left >= 4 => column_block::<4>(k, n, col, a, b, c),
+            _ => column_block::<1>(k, n, col, a, b, c),
         };
-        for (r, out_row) in c_rows.chunks_exact_mut(n).enumerate() {
-            out_row[col..col + cols].copy_from_slice(&tile[r][..cols]);
-        }
-        col += cols;
     }
 }
 
-/// Pads a `R × S` tile to `R × TILE_COLS`.
+/// Columns `col .. col + W` of `c`; returns `W`.
 #[inline(always)]
-fn widen<const R: usize, const S: usize>(tile: [[f32; S]; R]) -> [[f32; TILE_COLS]; R] {
-    let mut out = [[0.0; TILE_COLS]; R];
-    for (o, t) in out.iter_mut().zip(tile) {
-        o[..S].copy_from_slice(&t);
-    }
-    out
-}
-
-/// The `R × S` dot products of `R` rows of `a` with `S` rows of `b`, each of length `k`.
-#[inline(always)]
-fn dot_tile<const R: usize, const S: usize>(
+fn column_block<const W: usize>(
     k: usize,
-    a_rows: &[f32],
-    b_rows: &[f32],
-) -> [[f32; S]; R] {
-    let mut acc = [[[0.0f32; LANES]; S]; R];
-    let full = k / LANES * LANES;
-    let mut start = 0;
-    while start < full {
-        for (r, acc_row) in acc.iter_mut().enumerate() {
-            let x: &[f32; LANES] = lanes(a_rows, r * k + start);
-            for (s, acc_lanes) in acc_row.iter_mut().enumerate() {
-                let w: &[f32; LANES] = lanes(b_rows, s * k + start);
-                for l in 0..LANES {
-                    acc_lanes[l] += x[l] * w[l];
-                }
+    n: usize,
+    col: usize,
+    a: Strided<'_>,
+    b: Strided<'_>,
+    c: &mut [f32],
+) -> usize {
+    let mut panel = [[0.0f32; W]; PANEL_DEPTH];
+    let mut p0 = 0;
+    while p0 < k {
+        let depth = PANEL_DEPTH.min(k - p0);
+        let panel = &mut panel[..depth];
+        b.pack(panel, p0, col);
+        for (tile, c_rows) in c.chunks_mut(TILE_ROWS * n).enumerate() {
+            let row0 = tile * TILE_ROWS;
+            match c_rows.len() / n {
+                TILE_ROWS => tile_update::<TILE_ROWS, W>(row0, p0, col, n, a, panel, c_rows),
+                _ => tile_update::<1, W>(row0, p0, col, n, a, panel, c_rows),
             }
         }
-        start += LANES;
+        p0 += depth;
     }
-    let mut out = [[0.0f32; S]; R];
-    for (r, (out_row, acc_row)) in out.iter_mut().zip(&acc).enumerate() {
-        for (s, (out, acc_lanes)) in out_row.iter_mut().zip(acc_row).enumerate() {
-            let mut sum = horizontal_sum(acc_lanes);
-            let a_tail = &a_rows[r * k + full..(r + 1) * k];
-            let b_tail = &b_rows[s * k + full..(s + 1) * k];
-            for (x, w) in a_tail.iter().zip(b_tail) {
-                sum += x * w;
+    W
+}
+
+/// Adds `a(row0 .. row0 + R, p0 .. p0 + depth) · panel` to the `R × W` tile of `c` at
+/// (`row0`, `col`), which starts from zero on the first panel (`p0 = 0`).
+#[inline(always)]
+fn tile_update<const R: usize, const W: usize>(
+    row0: usize,
+    p0: usize,
+    col: usize,
+    n: usize,
+    a: Strided<'_>,
+    panel: &[[f32; W]],
+    c_rows: &mut [f32],
+) {
+    let mut acc = [[0.0f32; W]; R];
+    if p0 > 0 {
+        for (acc_row, c_row) in acc.iter_mut().zip(c_rows.chunks_exact(n)) {
+            if let Some(part) = c_row.get(col..).and_then(|s| s.first_chunk::<W>()) {
+                *acc_row = *part;
             }
-            *out = sum;
         }
     }
-    out
-}
-
-/// A `LANES`-long window of `data` at `start` (all-zero if out of range, which the callers'
-/// loop bounds rule out).
-#[inline(always)]
-fn lanes(data: &[f32], start: usize) -> &[f32; LANES] {
-    const ZERO: [f32; LANES] = [0.0; LANES];
-    data.get(start..start + LANES)
-        .and_then(|s| s.try_into().ok())
-        .unwrap_or(&ZERO)
-}
-
-/// Pairwise sum of the lanes in a fixed order.
-#[inline(always)]
-fn horizontal_sum(v: &[f32; LANES]) -> f32 {
-    let mut half = *v;
-    let mut width = LANES / 2;
-    while width > 0 {
-        for i in 0..width {
-            half[i] += half[i + width];
+    for (p, y) in panel.iter().enumerate() {
+        let x = a.column::<R>(row0, p0 + p);
+        for (acc_row, &s) in acc.iter_mut().zip(&x) {
+            for (o, &v) in acc_row.iter_mut().zip(y) {
+                *o += s * v;
+            }
         }
-        width /= 2;
     }
-    half[0]
+    for (c_row, acc_row) in c_rows.chunks_exact_mut(n).zip(&acc) {
+        if let Some(part) = c_row.get_mut(col..).and_then(|s| s.first_chunk_mut::<W>()) {
+            *part = *acc_row;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
     use crate::rng::Rng;
+    use std::vec::Vec;
 
-    fn random(rng: &mut Rng, n: usize) -> [f32; 512] {
-        let mut v = [0.0; 512];
-        for x in v.iter_mut().take(n) {
-            *x = rng.normal_f32(1.0);
-        }
-        v
+    fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.normal_f32(1.0)).collect()
     }
 
-    /// Every kernel against the textbook triple loop, over shapes that hit each tile remainder.
+    /// `Σ_p f(p)` summed in order from zero: the order every kernel promises.
+    fn ordered_sum(k: usize, f: impl Fn(usize) -> f32) -> f32 {
+        (0..k).fold(0.0, |sum, p| sum + f(p))
+    }
+
+    /// Every kernel against the textbook loop summed in the same order, bit for bit, over
+    /// shapes that hit each tile remainder and span several panels.
     #[test]
-    fn kernels_match_naive_loops() {
+    fn kernels_match_ordered_loops_exactly() {
         let mut rng = Rng::new(11);
         for &(batch, inputs, outputs) in &[
             (1, 1, 1),
@@ -344,6 +305,13 @@ mod tests {
             (5, 17, 9),
             (9, 33, 6),
             (6, 40, 10),
+            (3, 1, 200),
+            (61, 100, 1),
+            (13, 64, 64),
+            (5, 17, 129),
+            (2, 33, 300),
+            (61, 200, 200),
+            (7, 130, 70),
         ] {
             let shape = DenseShape {
                 batch,
@@ -354,45 +322,32 @@ mod tests {
             let w = random(&mut rng, inputs * outputs);
             let bias = random(&mut rng, outputs);
             let d = random(&mut rng, batch * outputs);
-            let (x, w, bias, d) = (
-                &x[..batch * inputs],
-                &w[..inputs * outputs],
-                &bias[..outputs],
-                &d[..batch * outputs],
-            );
-            let mut out = [0.0f32; 512];
-            forward(shape, x, w, bias, &mut out[..batch * outputs]).unwrap();
+            let mut out = std::vec![f32::NAN; batch * outputs];
+            forward(shape, &x, &w, &bias, &mut out).unwrap();
             for b in 0..batch {
                 for o in 0..outputs {
-                    let expect: f32 = bias[o]
-                        + (0..inputs)
-                            .map(|i| x[b * inputs + i] * w[o * inputs + i])
-                            .sum::<f32>();
-                    assert!((out[b * outputs + o] - expect).abs() < 1e-4);
+                    let expect =
+                        ordered_sum(inputs, |i| x[b * inputs + i] * w[o * inputs + i]) + bias[o];
+                    assert_eq!(out[b * outputs + o].to_bits(), expect.to_bits());
                 }
             }
-            let mut gw = [0.0f32; 512];
-            let mut gb = [0.0f32; 512];
-            backward_parameters(shape, x, d, &mut gw[..inputs * outputs], &mut gb[..outputs])
-                .unwrap();
+            let mut gw = std::vec![f32::NAN; inputs * outputs];
+            let mut gb = std::vec![f32::NAN; outputs];
+            backward_parameters(shape, &x, &d, &mut gw, &mut gb).unwrap();
             for o in 0..outputs {
                 for i in 0..inputs {
-                    let expect: f32 = (0..batch)
-                        .map(|b| d[b * outputs + o] * x[b * inputs + i])
-                        .sum();
-                    assert!((gw[o * inputs + i] - expect).abs() < 1e-4);
+                    let expect = ordered_sum(batch, |b| d[b * outputs + o] * x[b * inputs + i]);
+                    assert_eq!(gw[o * inputs + i].to_bits(), expect.to_bits());
                 }
-                let expect: f32 = (0..batch).map(|b| d[b * outputs + o]).sum();
-                assert!((gb[o] - expect).abs() < 1e-4);
+                let expect = ordered_sum(batch, |b| d[b * outputs + o]);
+                assert_eq!(gb[o].to_bits(), expect.to_bits());
             }
-            let mut gx = [0.0f32; 512];
-            backward_inputs(shape, w, d, &mut gx[..batch * inputs]).unwrap();
+            let mut gx = std::vec![f32::NAN; batch * inputs];
+            backward_inputs(shape, &w, &d, &mut gx).unwrap();
             for b in 0..batch {
                 for i in 0..inputs {
-                    let expect: f32 = (0..outputs)
-                        .map(|o| d[b * outputs + o] * w[o * inputs + i])
-                        .sum();
-                    assert!((gx[b * inputs + i] - expect).abs() < 1e-4);
+                    let expect = ordered_sum(outputs, |o| d[b * outputs + o] * w[o * inputs + i]);
+                    assert_eq!(gx[b * inputs + i].to_bits(), expect.to_bits());
                 }
             }
         }
