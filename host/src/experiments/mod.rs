@@ -1,1 +1,2 @@
 //! One module per experiment of the paper.
+pub mod mnist;
