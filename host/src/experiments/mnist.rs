@@ -512,7 +512,10 @@ impl GainRun {
     pub fn delta_f_matrix(&self) -> Vec<Vec<f32>> {
         let peaks = self.epochs.first().map_or(0, |e| e.delta_f.len());
         (0..peaks)
-            .map(|p| self.epochs.iter().map(|e| e.delta_f[p]).collect())
+            .map(|p| {
+                let at = |e: &EpochRecord| e.delta_f.get(p).copied().unwrap_or(f32::NAN);
+                self.epochs.iter().map(at).collect()
+            })
             .collect()
     }
 
