@@ -3,3 +3,4 @@
 pub mod freq_order;
 pub mod image;
 pub mod init_scale;
+pub mod mnist;
