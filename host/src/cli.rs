@@ -40,6 +40,9 @@ pub enum Command {
     /// A downsampled photograph: radial frequency bands converge low to high; small against
     /// large initialization at matched training loss.
     Image(ImageArgs),
+    /// MNIST: accuracy against the initialization gain, and the frequency principle in 784
+    /// dimensions (projection and Gaussian filtering).
+    Mnist(MnistArgs),
     /// Every experiment with its defaults, and one report page linking them.
     All(AllArgs),
 }
@@ -356,6 +359,138 @@ pub fn run_image(base: &Path, args: &ImageArgs) -> Result<Vec<PathBuf>, BoxError
         });
         pb.finish_and_clear();
         image::save(&result?, dir)
+    })?;
+    Ok(vec![dir])
+}
+
+/// Flags of `fprinciple mnist`.
+#[derive(Debug, Clone, Args)]
+pub struct MnistArgs {
+    /// A folder with the four standard IDX files (train-/t10k-, raw or .gz) of MNIST or
+    /// Fashion-MNIST; default: the embedded 10,000 real MNIST digits (8,000 train, 2,000 test).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Hidden-layer gains g (std g/√fan_in).
+    #[arg(long, value_delimiter = ',')]
+    pub gains: Option<Vec<f32>>,
+    /// Epochs per gain.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam's learning rate.
+    #[arg(long)]
+    pub learning_rate: Option<f32>,
+    /// Loss on one-hot targets.
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// Use only the first this many training samples.
+    #[arg(long)]
+    pub train_samples: Option<usize>,
+    /// Use only the first this many test samples.
+    #[arg(long)]
+    pub test_samples: Option<usize>,
+    /// Network widths, input first: `784,400,200,10`.
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<usize>>,
+    /// Seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A short run (1,000 samples, 6 epochs) that still shows the effect.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Losses selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Mean squared error on one-hot targets (the paper's).
+    Mse,
+    /// Softmax cross-entropy.
+    CrossEntropy,
+}
+
+impl MnistArgs {
+    /// The configuration these flags describe.
+    pub fn config(&self) -> crate::experiments::mnist::MnistConfig {
+        use crate::experiments::mnist::MnistConfig;
+        let mut c = if self.quick {
+            MnistConfig::quick()
+        } else {
+            MnistConfig::paper()
+        };
+        if let Some(v) = &self.gains {
+            c.gains.clone_from(v);
+        }
+        if let Some(v) = self.epochs {
+            c.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            c.batch_size = v;
+        }
+        if let Some(v) = self.learning_rate {
+            c.optimizer = OptimizerConfig::Adam { learning_rate: v };
+        }
+        if let Some(l) = self.loss {
+            c.loss = match l {
+                LossArg::Mse => fprinciple_core::loss::Loss::MeanSquaredError,
+                LossArg::CrossEntropy => fprinciple_core::loss::Loss::SoftmaxCrossEntropy,
+            };
+        }
+        if self.train_samples.is_some() {
+            c.train_samples = self.train_samples;
+        }
+        if self.test_samples.is_some() {
+            c.test_samples = self.test_samples;
+        }
+        if let Some(v) = &self.widths {
+            c.widths.clone_from(v);
+        }
+        if let Some(v) = self.seed {
+            c.seed = v;
+        }
+        c
+    }
+}
+
+/// Runs the MNIST experiment described by `args` under `base`.
+pub fn run_mnist(base: &Path, args: &MnistArgs) -> Result<Vec<PathBuf>, BoxError> {
+    use crate::experiments::mnist;
+    let config = args.config();
+    config.validate()?;
+    freq_order::validate_optimizer(&config.optimizer)?;
+    let (train, test) = match &args.data {
+        Some(dir) => crate::data::idx::load_mnist_dir(dir)?,
+        None => crate::data::idx::embedded_mnist()?,
+    };
+    let source = args
+        .data
+        .as_ref()
+        .map_or("embedded MNIST".to_string(), |d| d.display().to_string());
+    let title = format!("MNIST: initialization gain and frequency ({source})");
+    let (dir, _) = execute(base, "mnist", config.seed, &config, &title, |dir| {
+        let total = (config.epochs * config.gains.len()) as u64;
+        let pb = bar(total, "mnist");
+        let epochs = config.epochs as u64;
+        let result = mnist::run(&config, &train, &test, &mut |event| {
+            if let mnist::ProgressEvent::Epoch {
+                gain,
+                run,
+                record,
+                samples_per_second,
+                ..
+            } = event
+            {
+                pb.set_position(run as u64 * epochs + u64::from(record.epoch));
+                pb.set_message(format!(
+                    "g {gain}: test accuracy {:.3}, {samples_per_second:.0} samples/s",
+                    record.test_accuracy
+                ));
+            }
+        });
+        pb.finish_and_clear();
+        mnist::save(&result?, dir)
     })?;
     Ok(vec![dir])
 }
@@ -765,6 +900,7 @@ pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
         vec!["freq", "--preset", "theory"],
         vec!["init"],
         vec!["image"],
+        vec!["mnist"],
     ];
     for words in jobs {
         if interrupted() {
@@ -796,6 +932,7 @@ fn dispatch(base: &Path, command: &Command) -> Result<Vec<PathBuf>, BoxError> {
         Command::Freq(a) => run_freq(base, a),
         Command::Init(a) => run_init(base, a),
         Command::Image(a) => run_image(base, a),
+        Command::Mnist(a) => run_mnist(base, a),
         Command::All(a) => run_all(base, a).map(|r| vec![r]),
     }
 }

@@ -1532,6 +1532,229 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     sums.iter().sum::<f32>() + tail
 }
 
+/// Writes `metrics.csv` (one row per gain and epoch) and the figures into `dir`.
+pub fn save(
+    result: &MnistResult,
+    dir: &crate::record::RunDir,
+) -> Result<crate::report::Outcome, crate::report::BoxError> {
+    use crate::plot;
+    use crate::record::{FigureRef, RunStatus};
+    use crate::report::{short, Outcome};
+
+    let mut csv = dir.csv(
+        "metrics.csv",
+        &[
+            "gain",
+            "epoch",
+            "train_loss",
+            "train_accuracy",
+            "test_loss",
+            "test_accuracy",
+            "e_low",
+            "e_high",
+        ],
+    )?;
+    for run in &result.runs {
+        for e in &run.epochs {
+            csv.push_numbers(&[
+                f64::from(run.gain),
+                f64::from(e.epoch),
+                f64::from(e.train_loss),
+                f64::from(e.train_accuracy),
+                f64::from(e.test_loss),
+                f64::from(e.test_accuracy),
+                f64::from(e.e_low),
+                f64::from(e.e_high),
+            ])?;
+        }
+    }
+    csv.finish()?;
+
+    let mut figures = Vec::new();
+    let table = result.accuracy_table();
+    let gains: Vec<f64> = table.iter().map(|t| f64::from(t.0)).collect();
+    let train_acc: Vec<f64> = table.iter().map(|t| f64::from(t.1)).collect();
+    let test_acc: Vec<f64> = table.iter().map(|t| f64::from(t.2)).collect();
+    plot::line_chart(
+        &dir.file("accuracy_vs_gain"),
+        &plot::LineChart::new(
+            "Accuracy against the initialization gain g",
+            "g (hidden std g/√fan_in)",
+            "accuracy",
+            &[
+                plot::Series::new("train", &gains, &train_acc),
+                plot::Series::new("test", &gains, &test_acc),
+            ],
+        )
+        .markers(true),
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("accuracy_vs_gain.png"),
+        "Final training and test accuracy for each initialization gain g.",
+    ));
+
+    let curves: Vec<(String, Vec<f64>, Vec<f64>)> = result
+        .runs
+        .iter()
+        .flat_map(|r| {
+            let epochs: Vec<f64> = r.epochs.iter().map(|e| f64::from(e.epoch)).collect();
+            [
+                (
+                    format!("e_low, g = {}", r.gain),
+                    epochs.clone(),
+                    r.epochs.iter().map(|e| f64::from(e.e_low)).collect(),
+                ),
+                (
+                    format!("e_high, g = {}", r.gain),
+                    epochs,
+                    r.epochs.iter().map(|e| f64::from(e.e_high)).collect(),
+                ),
+            ]
+        })
+        .collect();
+    let series: Vec<plot::Series<'_>> = curves
+        .iter()
+        .map(|(n, x, y)| plot::Series::new(n, x, y))
+        .collect();
+    plot::line_chart(
+        &dir.file("filter_errors"),
+        &plot::LineChart::new(
+            "Low- and high-frequency errors (Gaussian filter)",
+            "epoch",
+            "relative error",
+            &series,
+        )
+        .log_y(true)
+        .markers(true),
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("filter_errors.png"),
+        format!(
+            "e_low = ‖h_low − y_low‖/‖y_low‖ and e_high likewise, with the Gaussian filter of \
+             δ = {} (y_low holds {:.0}% of ‖y‖²): the low-frequency part is learned first.",
+            short(f64::from(result.filtering.delta)),
+            100.0 * result.filtering.low_share
+        ),
+    ));
+
+    let p = &result.projection;
+    let freqs: Vec<f64> = p.frequencies.iter().map(|&f| f64::from(f)).collect();
+    let label: Vec<f64> = p.target_magnitudes.iter().map(|&m| f64::from(m)).collect();
+    let noise = vec![f64::from(p.noise_floor); freqs.len()];
+    let peak_freqs: Vec<f64> = p.peaks.iter().map(|k| f64::from(k.frequency)).collect();
+    if !freqs.is_empty() {
+        plot::spectrum_chart(
+            &dir.file("projection_spectrum"),
+            &plot::SpectrumChart {
+                title: "Label spectrum along the first principal direction",
+                x_label: "frequency (cycles per standard deviation of x·p₁)",
+                y_label: "|non-uniform DFT|",
+                series: &[
+                    plot::Series::new("label component", &freqs, &label),
+                    plot::Series::new("noise floor", &freqs, &noise),
+                ],
+                peaks: &peak_freqs,
+                log_y: true,
+            },
+        )?;
+        figures.push(FigureRef::new(
+            dir.file("projection_spectrum.png"),
+            format!(
+                "|ŷ(k)| of the label component {} along p₁ (which carries {:.1}% of the input \
+                 variance), with the tracked frequencies marked (selection: {:?}).",
+                p.component,
+                100.0 * p.variance_share,
+                p.selection
+            ),
+        ));
+    }
+    let row_labels: Vec<String> = p
+        .peaks
+        .iter()
+        .map(|k| format!("f={:.2}", k.frequency))
+        .collect();
+    for run in &result.runs {
+        let matrix = run.delta_f_matrix();
+        if matrix.is_empty() || row_labels.len() != matrix.len() {
+            continue;
+        }
+        let epochs: Vec<f64> = run.epochs.iter().map(|e| f64::from(e.epoch)).collect();
+        let values: Vec<Vec<f64>> = matrix
+            .iter()
+            .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+            .collect();
+        let title = format!("Δ_F along p₁, g = {}", run.gain);
+        let mut map = plot::HeatMap::new(&title, &row_labels, &epochs, &values);
+        map.x_label = "epoch";
+        map.y_label = "frequency";
+        let stem = format!("delta_heatmap_g_{}", run.gain).replace('.', "_");
+        plot::heat_map(&dir.file(&stem), &map)?;
+        figures.push(FigureRef::new(
+            dir.file(format!("{stem}.png")),
+            format!(
+                "Relative error Δ_F of the output's spectrum along p₁ at the tracked \
+                 frequencies (low at the bottom) over epochs, g = {}.",
+                run.gain
+            ),
+        ));
+    }
+
+    let mut lines = vec![
+        (
+            "data".to_string(),
+            format!(
+                "{} training, {} test samples",
+                result.train_samples, result.test_samples
+            ),
+        ),
+        (
+            "network".into(),
+            format!(
+                "{:?}, {:?}, batch {}, {} epochs",
+                result.config.widths,
+                result.config.loss,
+                result.config.batch_size,
+                result.config.epochs
+            ),
+        ),
+    ];
+    for r in &result.runs {
+        let last = r.epochs.last();
+        lines.push((
+            format!("g = {}", r.gain),
+            format!(
+                "train accuracy {:.3}, test accuracy {:.3}; e_low / e_high at the end {} / {}; \
+                 {:.0} samples/s",
+                r.final_train_accuracy,
+                r.final_test_accuracy,
+                last.map_or("-".into(), |e| short(f64::from(e.e_low))),
+                last.map_or("-".into(), |e| short(f64::from(e.e_high))),
+                r.samples_per_second
+            ),
+        ));
+    }
+    let falling = table.windows(2).all(|w| w[1].2 < w[0].2);
+    lines.push((
+        "test accuracy falls as g grows".into(),
+        if falling { "yes" } else { "no" }.into(),
+    ));
+    let results = serde_json::json!({
+        "test_accuracy_falls_with_gain": falling,
+        "gains": gains,
+        "train_accuracy": train_acc,
+        "test_accuracy": test_acc,
+        "delta": result.filtering.delta,
+        "low_share": result.filtering.low_share,
+        "wall_seconds": result.wall_seconds,
+    });
+    Ok(Outcome {
+        status: RunStatus::Completed,
+        results,
+        lines,
+        figures,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
