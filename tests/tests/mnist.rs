@@ -313,3 +313,33 @@ fn print_report(result: &MnistResult) {
     }
     println!("wall {:.0} s", result.wall_seconds);
 }
+
+/// Where Debian's `dataset-fashion-mnist` package installs the four standard IDX files.
+const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+#[test]
+fn full_size_path_reads_fashion_mnist_when_installed() {
+    let dir = std::path::Path::new(FASHION_MNIST);
+    if !dir.exists() {
+        println!("skipped: {FASHION_MNIST} not present (apt-get install dataset-fashion-mnist)");
+        return;
+    }
+    let (train, test) = host::data::idx::load_mnist_dir(dir).unwrap();
+    assert_eq!((train.len(), test.len()), (60_000, 10_000));
+    assert_eq!((train.rows(), train.cols()), (28, 28));
+    assert!(train.class_counts(10).iter().all(|&c| c == 6_000));
+    // One quick epoch over the full training set through the same code path.
+    let mut config = host::experiments::mnist::MnistConfig::quick();
+    config.epochs = 1;
+    config.gains = vec![1.0];
+    config.train_samples = None;
+    config.test_samples = None;
+    let result = host::experiments::mnist::run(&config, &train, &test, &mut |_| {}).unwrap();
+    let run = &result.runs[0];
+    println!(
+        "Fashion-MNIST, one epoch: train accuracy {:.3}, test accuracy {:.3}, {:.0} samples/s",
+        run.final_train_accuracy, run.final_test_accuracy, run.samples_per_second
+    );
+    assert_eq!(result.train_samples, 60_000);
+    assert!(run.final_test_accuracy > 0.7, "{}", run.final_test_accuracy);
+}
