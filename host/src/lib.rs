@@ -6,5 +6,6 @@
 
 pub mod data;
 pub mod experiments;
+pub mod parallel;
 pub mod plot;
 pub mod record;
