@@ -4,6 +4,9 @@
 //! points; `paper_eval`: the same network on a 64-point analysis grid; `paper_step_and_eval`:
 //! both, which is what one observed training step costs. Forward + backward ≈ 6 × parameters ×
 //! points flop, forward alone 2 × parameters × points.
+//!
+//! `paper_parallel`: the same step and step + evaluation through the host's `ParallelTrainer`
+//! with 1 and 2 threads.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fprinciple_core::init::{Init, LayerInit};
@@ -12,6 +15,7 @@ use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::Adam;
 use fprinciple_core::rng::Rng;
 use fprinciple_core::train::{workspace_count, Samples, Trainer};
+use host::parallel::ParallelTrainer;
 use std::hint::black_box;
 
 const PAPER: [usize; 6] = [1, 200, 200, 200, 100, 1];
@@ -69,9 +73,49 @@ fn paper(c: &mut Criterion) {
     group.finish();
 }
 
+fn paper_parallel(c: &mut Criterion) {
+    let arch = Architecture::tanh(&PAPER).unwrap();
+    let p = arch.parameter_count();
+    let mut params = vec![0.0f32; p];
+    Init::Uniform(LayerInit::normal(0.05))
+        .initialize(&arch, &mut params, &mut Rng::new(0))
+        .unwrap();
+    let x = grid(61, -10.0, 10.0, true);
+    let y: Vec<f32> = x.iter().map(|&x| x.sin() + (4.0 * x).sin()).collect();
+    let analysis = grid(64, -10.0, 10.0, false);
+    let mut outputs = vec![0.0f32; 64];
+    let samples = Samples {
+        inputs: &x,
+        targets: &y,
+    };
+    let mut group = c.benchmark_group("paper_parallel");
+    for threads in [1, 2] {
+        let mut trainer = ParallelTrainer::new(
+            Loss::MeanSquaredError,
+            Adam::new(2e-5, vec![0.0; p], vec![0.0; p]).unwrap(),
+            threads,
+        );
+        group.throughput(Throughput::Elements((6 * p * 61) as u64));
+        group.bench_function(format!("step_61/threads_{threads}"), |b| {
+            b.iter(|| black_box(trainer.step(&arch, &mut params, samples).unwrap()))
+        });
+        group.throughput(Throughput::Elements((6 * p * 61 + 2 * p * 64) as u64));
+        group.bench_function(format!("step_61_and_eval_64/threads_{threads}"), |b| {
+            b.iter(|| {
+                black_box(trainer.step(&arch, &mut params, samples).unwrap());
+                trainer
+                    .predict(&arch, &params, &analysis, &mut outputs)
+                    .unwrap();
+                black_box(outputs[0])
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = paper
+    targets = paper, paper_parallel
 }
 criterion_main!(benches);

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod data;
 pub mod experiments;
 pub mod network;
+pub mod parallel;
 pub mod plot;
 pub mod record;
 pub mod report;

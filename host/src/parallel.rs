@@ -1,0 +1,405 @@
+//! Data-parallel training: one batch split across threads.
+//!
+//! [`ParallelTrainer`] mirrors [`fprinciple_core::train::Trainer`] (`step`, `epoch`, `predict`,
+//! `evaluate`, `optimizer`) so an experiment can swap it in. Each step splits the batch into
+//! contiguous parts, one per thread; every thread runs
+//! [`compute_gradients`](fprinciple_core::train::compute_gradients) on its part with the loss
+//! normalized by the *whole* batch, so the parts' gradients add up to the full-batch gradient.
+//! The parts are added in thread order, then the optimizer takes one step: results depend on
+//! the thread count but never on scheduling, and with one thread they are bit-identical to
+//! the core's `Trainer`.
+//!
+//! Threads are scoped (`std::thread::scope`) and live for one call, so they can borrow the
+//! parameters and samples. Starting them costs tens of microseconds, so small batches run on
+//! the calling thread alone (see [`MIN_WORK_PER_THREAD`]).
+
+use fprinciple_core::loss::Loss;
+use fprinciple_core::mlp::{activation_count, Architecture};
+use fprinciple_core::optim::Optimizer;
+use fprinciple_core::rng::Rng;
+use fprinciple_core::train::{compute_gradients, workspace_count, BatchBuffers, Samples};
+use fprinciple_core::{Error, Result};
+
+/// A batch is split only if every thread gets at least this much work, counted as parameters ×
+/// samples (one forward and backward pass costs about 6 flop per unit). 2²⁰ units are about
+/// 6 Mflop, a fraction of a millisecond: far more than starting and joining a thread.
+pub const MIN_WORK_PER_THREAD: usize = 1 << 20;
+
+/// Trains a network with a batch split across `threads` threads; owns the optimizer, the
+/// gradient buffers and the workspaces, and borrows the parameters for each call.
+#[derive(Debug, Clone)]
+pub struct ParallelTrainer<O> {
+    loss: Loss,
+    optimizer: O,
+    threads: usize,
+    /// One gradient buffer and one workspace per thread; thread 0's gradient receives the sum.
+    gradients: Vec<Vec<f32>>,
+    workspaces: Vec<Vec<f32>>,
+}
+
+impl<O: Optimizer + Send> ParallelTrainer<O> {
+    /// A trainer using up to `threads` threads (0 means one per available core). Buffers are
+    /// allocated on first use and grow to the largest batch seen.
+    pub fn new(loss: Loss, optimizer: O, threads: usize) -> Self {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        ParallelTrainer {
+            loss,
+            optimizer,
+            threads,
+            gradients: vec![Vec::new(); threads],
+            workspaces: vec![Vec::new(); threads],
+        }
+    }
+
+    /// The loss being minimized.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The most threads a call uses.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The optimizer (for its state in a checkpoint).
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+
+    /// The optimizer, to change its learning rate or restore its state.
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+
+    /// The gradients of the last step (empty before the first).
+    pub fn gradients(&self) -> &[f32] {
+        self.gradients.first().map_or(&[], Vec::as_slice)
+    }
+
+    /// Threads worth using for `samples` samples: each must get at least one sample and
+    /// [`MIN_WORK_PER_THREAD`] units of work.
+    pub fn threads_for(&self, arch: &Architecture<'_>, samples: usize) -> usize {
+        let work = arch.parameter_count().saturating_mul(samples);
+        (work / MIN_WORK_PER_THREAD).clamp(1, self.threads.min(samples.max(1)))
+    }
+
+    /// One optimizer step on one batch (the whole training set for full-batch training).
+    /// Returns the batch's loss before the step; a NaN or infinite loss is an error and leaves
+    /// the parameters untouched.
+    pub fn step(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &mut [f32],
+        samples: Samples<'_>,
+    ) -> Result<f32> {
+        let batch = arch.batch_size(samples.inputs)?;
+        let (in_w, out_w) = (arch.input_width(), arch.output_width());
+        let threads = self.threads_for(arch, batch);
+        let p = arch.parameter_count();
+        for (g, w) in self
+            .gradients
+            .iter_mut()
+            .zip(&mut self.workspaces)
+            .take(threads)
+        {
+            g.resize(p, 0.0);
+            let needed = workspace_count(arch.widths(), batch.div_ceil(threads));
+            if w.len() < needed {
+                w.resize(needed, 0.0);
+            }
+        }
+        let loss = self.loss;
+        let params: &[f32] = parameters;
+        let part = |t: usize| {
+            let (start, end) = (t * batch / threads, (t + 1) * batch / threads);
+            Samples {
+                inputs: samples.inputs.get(start * in_w..end * in_w).unwrap_or(&[]),
+                targets: samples
+                    .targets
+                    .get(start * out_w..end * out_w)
+                    .unwrap_or(&[]),
+            }
+        };
+        let mut jobs = self
+            .gradients
+            .iter_mut()
+            .zip(&mut self.workspaces)
+            .take(threads);
+        let Some((first_g, first_w)) = jobs.next() else {
+            return Err(Error::EmptyBatch);
+        };
+        let values: Vec<Result<f32>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .enumerate()
+                .map(|(i, (g, w))| {
+                    let part = part(i + 1);
+                    scope.spawn(move || compute_gradients(arch, loss, params, part, batch, g, w))
+                })
+                .collect();
+            let mut values = vec![compute_gradients(
+                arch,
+                loss,
+                params,
+                part(0),
+                batch,
+                first_g,
+                first_w,
+            )];
+            values.extend(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or(Err(Error::InvalidSetting("a training thread panicked")))
+            }));
+            values
+        });
+        let mut value = 0.0f32;
+        for v in values {
+            value += v?;
+        }
+        if !value.is_finite() {
+            return Err(Error::NonFiniteLoss);
+        }
+        let (sum, others) = self.gradients.split_at_mut(1);
+        let sum = &mut sum[0];
+        for other in others.iter().take(threads - 1) {
+            sum.iter_mut().zip(other).for_each(|(s, g)| *s += g);
+        }
+        self.optimizer.step(parameters, sum)?;
+        Ok(value)
+    }
+
+    /// One epoch of mini-batches of `batch_size` samples in a fresh random order (the last batch
+    /// may be smaller), drawn exactly as the core's `Trainer::epoch` draws them. Returns the
+    /// mean loss over the epoch's samples.
+    pub fn epoch(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &mut [f32],
+        samples: Samples<'_>,
+        batch_size: usize,
+        buffers: BatchBuffers<'_>,
+        rng: &mut Rng,
+    ) -> Result<f32> {
+        let n = arch.batch_size(samples.inputs)?;
+        let (in_w, out_w) = (arch.input_width(), arch.output_width());
+        if samples.targets.len() != n * out_w {
+            return Err(Error::LengthMismatch {
+                what: "targets",
+                expected: n * out_w,
+                actual: samples.targets.len(),
+            });
+        }
+        if buffers.order.len() != n {
+            return Err(Error::LengthMismatch {
+                what: "sample order",
+                expected: n,
+                actual: buffers.order.len(),
+            });
+        }
+        if batch_size == 0 {
+            return Err(Error::InvalidSetting("batch size must be > 0"));
+        }
+        let batch_size = batch_size.min(n);
+        if buffers.inputs.len() < batch_size * in_w || buffers.targets.len() < batch_size * out_w {
+            return Err(Error::LengthMismatch {
+                what: "mini-batch buffers",
+                expected: batch_size * (in_w + out_w),
+                actual: buffers.inputs.len() + buffers.targets.len(),
+            });
+        }
+        for (i, o) in buffers.order.iter_mut().enumerate() {
+            *o = i as u32;
+        }
+        rng.shuffle(buffers.order);
+        let mut total = 0.0f64;
+        for chunk in buffers.order.chunks(batch_size) {
+            let bx = &mut buffers.inputs[..chunk.len() * in_w];
+            let by = &mut buffers.targets[..chunk.len() * out_w];
+            for ((&index, x), y) in chunk
+                .iter()
+                .zip(bx.chunks_exact_mut(in_w))
+                .zip(by.chunks_exact_mut(out_w))
+            {
+                let i = index as usize;
+                x.copy_from_slice(&samples.inputs[i * in_w..(i + 1) * in_w]);
+                y.copy_from_slice(&samples.targets[i * out_w..(i + 1) * out_w]);
+            }
+            let value = self.step(
+                arch,
+                parameters,
+                Samples {
+                    inputs: bx,
+                    targets: by,
+                },
+            )?;
+            total += f64::from(value) * chunk.len() as f64;
+        }
+        Ok((total / n as f64) as f32)
+    }
+
+    /// The network's outputs on any number of inputs (a whole analysis grid), split across
+    /// the threads and written to `outputs`. Each output depends only on its own input, so the
+    /// result does not depend on the thread count.
+    pub fn predict(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &[f32],
+        inputs: &[f32],
+        outputs: &mut [f32],
+    ) -> Result<()> {
+        let n = arch.batch_size(inputs)?;
+        let (in_w, out_w) = (arch.input_width(), arch.output_width());
+        if outputs.len() != n * out_w {
+            return Err(Error::LengthMismatch {
+                what: "outputs",
+                expected: n * out_w,
+                actual: outputs.len(),
+            });
+        }
+        // A forward pass is a third of a step's work.
+        let threads = self.threads_for(arch, n.div_ceil(3));
+        let rows = n.div_ceil(threads);
+        let needed = activation_count(arch.widths(), rows);
+        let mut results = Vec::with_capacity(threads);
+        std::thread::scope(|scope| {
+            let mut handles = Vec::with_capacity(threads);
+            let mut local = None;
+            for (i, ((x, y), w)) in inputs
+                .chunks(rows * in_w)
+                .zip(outputs.chunks_mut(rows * out_w))
+                .zip(&mut self.workspaces)
+                .enumerate()
+            {
+                if w.len() < needed {
+                    w.resize(needed, 0.0);
+                }
+                let job = move || -> Result<()> {
+                    y.copy_from_slice(arch.forward(parameters, x, w)?);
+                    Ok(())
+                };
+                if i == 0 {
+                    local = Some(job);
+                } else {
+                    handles.push(scope.spawn(job));
+                }
+            }
+            results.push(local.map_or(Ok(()), |mut job| job()));
+            results.extend(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or(Err(Error::InvalidSetting("a prediction thread panicked")))
+            }));
+        });
+        results.into_iter().collect()
+    }
+
+    /// The loss of the network on `samples` (a test set), without training.
+    pub fn evaluate(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &[f32],
+        samples: Samples<'_>,
+        outputs: &mut [f32],
+    ) -> Result<f32> {
+        self.predict(arch, parameters, samples.inputs, outputs)?;
+        self.loss
+            .value(outputs, samples.targets, arch.output_width())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fprinciple_core::init::{Init, LayerInit};
+    use fprinciple_core::optim::Adam;
+    use fprinciple_core::train::Trainer;
+
+    const WIDTHS: [usize; 4] = [3, 40, 30, 2];
+
+    fn data(n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let arch = Architecture::tanh(&WIDTHS).unwrap();
+        let mut rng = Rng::new(7);
+        let mut params = vec![0.0; arch.parameter_count()];
+        Init::Uniform(LayerInit::normal(0.3))
+            .initialize(&arch, &mut params, &mut rng)
+            .unwrap();
+        let x = (0..3 * n).map(|_| rng.normal_f32(1.0)).collect();
+        let y = (0..2 * n).map(|_| rng.normal_f32(1.0)).collect();
+        (params, x, y)
+    }
+
+    fn adam(p: usize) -> Adam<Vec<f32>> {
+        Adam::new(1e-3, vec![0.0; p], vec![0.0; p]).unwrap()
+    }
+
+    #[test]
+    fn one_thread_is_bit_identical_to_the_core_trainer() {
+        let arch = Architecture::tanh(&WIDTHS).unwrap();
+        let p = arch.parameter_count();
+        let (params, x, y) = data(50);
+        let samples = Samples {
+            inputs: &x,
+            targets: &y,
+        };
+        let (mut a, mut b) = (params.clone(), params);
+        let mut core = Trainer::new(
+            Loss::MeanSquaredError,
+            adam(p),
+            vec![0.0; p],
+            vec![0.0; workspace_count(&WIDTHS, 50)],
+        );
+        let mut par = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 1);
+        for _ in 0..5 {
+            let la = core.step(&arch, &mut a, samples).unwrap();
+            let lb = par.step(&arch, &mut b, samples).unwrap();
+            assert_eq!(la.to_bits(), lb.to_bits());
+        }
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn threads_add_up_to_the_full_batch_and_are_deterministic() {
+        let arch = Architecture::tanh(&WIDTHS).unwrap();
+        let p = arch.parameter_count();
+        // Enough samples that the work rule lets three threads split the batch.
+        let n = 3 * MIN_WORK_PER_THREAD / p + 3;
+        let (params, x, y) = data(n);
+        let samples = Samples {
+            inputs: &x,
+            targets: &y,
+        };
+        let mut single = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 1);
+        let mut a = params.clone();
+        let la = single.step(&arch, &mut a, samples).unwrap();
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let mut multi = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 3);
+            assert_eq!(multi.threads_for(&arch, n), 3);
+            let mut b = params.clone();
+            let lb = multi.step(&arch, &mut b, samples).unwrap();
+            assert!((la - lb).abs() <= 1e-5 * la.abs());
+            for (ga, gb) in single.gradients().iter().zip(multi.gradients()) {
+                assert!((ga - gb).abs() <= 1e-5 * (1.0 + ga.abs()), "{ga} vs {gb}");
+            }
+            runs.push((lb.to_bits(), b));
+        }
+        assert_eq!(runs[0], runs[1]);
+
+        let mut out1 = vec![0.0; 2 * n];
+        let mut out3 = vec![0.0; 2 * n];
+        single.predict(&arch, &a, &x, &mut out1).unwrap();
+        let mut multi = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 3);
+        multi.predict(&arch, &a, &x, &mut out3).unwrap();
+        assert_eq!(out1, out3);
+    }
+
+    #[test]
+    fn small_batches_stay_on_one_thread() {
+        let arch = Architecture::tanh(&WIDTHS).unwrap();
+        let trainer = ParallelTrainer::new(Loss::MeanSquaredError, adam(1), 4);
+        assert_eq!(trainer.threads_for(&arch, 10), 1);
+        assert_eq!(trainer.threads_for(&arch, 0), 1);
+    }
+}
