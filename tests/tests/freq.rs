@@ -10,8 +10,7 @@ fn no_stop() -> bool {
 fn theory_check_larger_sigma_converges_the_high_peak_sooner() {
     let mut steps = Vec::new();
     for sigma in [1.0, 3.0] {
-        let mut config = FreqConfig::theory(sigma);
-        config.steps = 40_000;
+        let config = FreqConfig::theory(sigma);
         let result = run(&config, &mut |_| {}, &no_stop).unwrap();
         println!(
             "σ = {sigma}: peaks {:?} converged at {:?}, final Δ_F {:?} ({:.1} s)",
