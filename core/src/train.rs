@@ -76,6 +76,66 @@ pub fn compute_gradients(
     Ok(value)
 }
 
+/// One epoch of mini-batches: shuffles `buffers.order` with `rng`, gathers each batch of
+/// `batch_size` samples (the last may be smaller) into the buffers and calls `step` on it.
+/// Returns the mean of the batch losses weighted by batch size. Every trainer draws its
+/// batches through this, so the order depends only on the seed.
+pub fn for_each_mini_batch(
+    arch: &Architecture<'_>,
+    samples: Samples<'_>,
+    batch_size: usize,
+    buffers: BatchBuffers<'_>,
+    rng: &mut Rng,
+    mut step: impl FnMut(Samples<'_>) -> Result<f32>,
+) -> Result<f32> {
+    let n = arch.batch_size(samples.inputs)?;
+    let (in_w, out_w) = (arch.input_width(), arch.output_width());
+    check_len("targets", n * out_w, samples.targets.len())?;
+    check_len("sample order", n, buffers.order.len())?;
+    if batch_size == 0 {
+        return Err(Error::InvalidSetting("batch size must be > 0"));
+    }
+    let batch_size = batch_size.min(n);
+    if buffers.inputs.len() < batch_size * in_w || buffers.targets.len() < batch_size * out_w {
+        return Err(Error::LengthMismatch {
+            what: "mini-batch buffers",
+            expected: batch_size * (in_w + out_w),
+            actual: buffers.inputs.len() + buffers.targets.len(),
+        });
+    }
+    for (i, o) in buffers.order.iter_mut().enumerate() {
+        *o = i as u32;
+    }
+    rng.shuffle(buffers.order);
+    let mut total = 0.0f64;
+    for chunk in buffers.order.chunks(batch_size) {
+        let (bx, by) = (
+            &mut buffers.inputs[..chunk.len() * in_w],
+            &mut buffers.targets[..chunk.len() * out_w],
+        );
+        for ((&index, x), y) in chunk
+            .iter()
+            .zip(bx.chunks_exact_mut(in_w))
+            .zip(by.chunks_exact_mut(out_w))
+        {
+            let i = index as usize;
+            x.copy_from_slice(samples.inputs.get(i * in_w..(i + 1) * in_w).unwrap_or(&[]));
+            y.copy_from_slice(
+                samples
+                    .targets
+                    .get(i * out_w..(i + 1) * out_w)
+                    .unwrap_or(&[]),
+            );
+        }
+        let value = step(Samples {
+            inputs: bx,
+            targets: by,
+        })?;
+        total += f64::from(value) * chunk.len() as f64;
+    }
+    Ok((total / n as f64) as f32)
+}
+
 /// Splits `len` entries off the front of a workspace.
 fn split(buffer: &mut [f32], len: usize) -> Result<(&mut [f32], &mut [f32])> {
     if buffer.len() < len {
@@ -169,56 +229,9 @@ where
         buffers: BatchBuffers<'_>,
         rng: &mut Rng,
     ) -> Result<f32> {
-        let n = arch.batch_size(samples.inputs)?;
-        let (in_w, out_w) = (arch.input_width(), arch.output_width());
-        check_len("targets", n * out_w, samples.targets.len())?;
-        check_len("sample order", n, buffers.order.len())?;
-        if batch_size == 0 {
-            return Err(Error::InvalidSetting("batch size must be > 0"));
-        }
-        let batch_size = batch_size.min(n);
-        if buffers.inputs.len() < batch_size * in_w || buffers.targets.len() < batch_size * out_w {
-            return Err(Error::LengthMismatch {
-                what: "mini-batch buffers",
-                expected: batch_size * (in_w + out_w),
-                actual: buffers.inputs.len() + buffers.targets.len(),
-            });
-        }
-        for (i, o) in buffers.order.iter_mut().enumerate() {
-            *o = i as u32;
-        }
-        rng.shuffle(buffers.order);
-        let mut total = 0.0f64;
-        for chunk in buffers.order.chunks(batch_size) {
-            let (bx, by) = (
-                &mut buffers.inputs[..chunk.len() * in_w],
-                &mut buffers.targets[..chunk.len() * out_w],
-            );
-            for ((&index, x), y) in chunk
-                .iter()
-                .zip(bx.chunks_exact_mut(in_w))
-                .zip(by.chunks_exact_mut(out_w))
-            {
-                let i = index as usize;
-                x.copy_from_slice(samples.inputs.get(i * in_w..(i + 1) * in_w).unwrap_or(&[]));
-                y.copy_from_slice(
-                    samples
-                        .targets
-                        .get(i * out_w..(i + 1) * out_w)
-                        .unwrap_or(&[]),
-                );
-            }
-            let value = self.step(
-                arch,
-                parameters,
-                Samples {
-                    inputs: bx,
-                    targets: by,
-                },
-            )?;
-            total += f64::from(value) * chunk.len() as f64;
-        }
-        Ok((total / n as f64) as f32)
+        for_each_mini_batch(arch, samples, batch_size, buffers, rng, |batch| {
+            self.step(arch, parameters, batch)
+        })
     }
 
     /// The network's outputs on any number of inputs (a whole analysis grid), computed in

@@ -17,7 +17,9 @@ use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::{activation_count, Architecture};
 use fprinciple_core::optim::Optimizer;
 use fprinciple_core::rng::Rng;
-use fprinciple_core::train::{compute_gradients, workspace_count, BatchBuffers, Samples};
+use fprinciple_core::train::{
+    compute_gradients, for_each_mini_batch, workspace_count, BatchBuffers, Samples,
+};
 use fprinciple_core::{Error, Result};
 
 /// A batch is split only if every thread gets at least this much work, counted as parameters ×
@@ -183,61 +185,9 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         buffers: BatchBuffers<'_>,
         rng: &mut Rng,
     ) -> Result<f32> {
-        let n = arch.batch_size(samples.inputs)?;
-        let (in_w, out_w) = (arch.input_width(), arch.output_width());
-        if samples.targets.len() != n * out_w {
-            return Err(Error::LengthMismatch {
-                what: "targets",
-                expected: n * out_w,
-                actual: samples.targets.len(),
-            });
-        }
-        if buffers.order.len() != n {
-            return Err(Error::LengthMismatch {
-                what: "sample order",
-                expected: n,
-                actual: buffers.order.len(),
-            });
-        }
-        if batch_size == 0 {
-            return Err(Error::InvalidSetting("batch size must be > 0"));
-        }
-        let batch_size = batch_size.min(n);
-        if buffers.inputs.len() < batch_size * in_w || buffers.targets.len() < batch_size * out_w {
-            return Err(Error::LengthMismatch {
-                what: "mini-batch buffers",
-                expected: batch_size * (in_w + out_w),
-                actual: buffers.inputs.len() + buffers.targets.len(),
-            });
-        }
-        for (i, o) in buffers.order.iter_mut().enumerate() {
-            *o = i as u32;
-        }
-        rng.shuffle(buffers.order);
-        let mut total = 0.0f64;
-        for chunk in buffers.order.chunks(batch_size) {
-            let bx = &mut buffers.inputs[..chunk.len() * in_w];
-            let by = &mut buffers.targets[..chunk.len() * out_w];
-            for ((&index, x), y) in chunk
-                .iter()
-                .zip(bx.chunks_exact_mut(in_w))
-                .zip(by.chunks_exact_mut(out_w))
-            {
-                let i = index as usize;
-                x.copy_from_slice(&samples.inputs[i * in_w..(i + 1) * in_w]);
-                y.copy_from_slice(&samples.targets[i * out_w..(i + 1) * out_w]);
-            }
-            let value = self.step(
-                arch,
-                parameters,
-                Samples {
-                    inputs: bx,
-                    targets: by,
-                },
-            )?;
-            total += f64::from(value) * chunk.len() as f64;
-        }
-        Ok((total / n as f64) as f32)
+        for_each_mini_batch(arch, samples, batch_size, buffers, rng, |batch| {
+            self.step(arch, parameters, batch)
+        })
     }
 
     /// The network's outputs on any number of inputs (a whole analysis grid), split across
