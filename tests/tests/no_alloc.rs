@@ -6,6 +6,8 @@ use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::Adam;
 use fprinciple_core::rng::Rng;
+use fprinciple_core::spectrum::{fill_grid, PeakSearch};
+use fprinciple_core::tracker::{SpectralTracker, TrackerSettings};
 use fprinciple_core::train::{workspace_count, BatchBuffers, Samples, Trainer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// The counter is global: the tests take turns so one's set-up never falls in another's window.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 // SAFETY: forwards to the system allocator unchanged; only counts calls.
 #[allow(unsafe_code)]
@@ -31,6 +36,7 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn training_allocates_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let widths = [2, 32, 16, 3];
     let arch = Architecture::tanh(&widths).unwrap();
     let p = arch.parameter_count();
@@ -69,4 +75,40 @@ fn training_allocates_nothing() {
         .unwrap();
     let after = ALLOCATIONS.load(Ordering::SeqCst);
     assert_eq!(after - before, 0, "allocations during training");
+}
+
+#[test]
+fn observing_the_spectrum_allocates_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const N: usize = 128;
+    let mut x = [0.0f32; N];
+    fill_grid(-std::f32::consts::PI, std::f32::consts::PI, &mut x);
+    let target: Vec<f32> = x
+        .iter()
+        .map(|&v| v.sin() + (3.0 * v).sin() + (5.0 * v).sin())
+        .collect();
+    let mut scratch = [0.0f32; N];
+    let mut tracker: SpectralTracker<16> = SpectralTracker::from_grid(
+        &target,
+        &mut scratch,
+        &PeakSearch::DEFAULT,
+        TrackerSettings::DEFAULT,
+    )
+    .unwrap();
+    let mut outputs = [0.0f32; N];
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for step in 0..50u32 {
+        for (o, t) in outputs.iter_mut().zip(&target) {
+            *o = t * (step as f32 / 50.0);
+        }
+        tracker.observe(step, &outputs).unwrap();
+        tracker
+            .observe_with_scratch(step, &outputs, &mut scratch)
+            .unwrap();
+    }
+    let order = tracker.convergence_order();
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(after - before, 0, "allocations while observing");
+    assert_eq!(tracker.peaks().len(), 3);
+    assert!(order.len() <= 3);
 }
