@@ -10,20 +10,24 @@ use fprinciple_core::spectrum::{fill_grid, PeakSearch};
 use fprinciple_core::tracker::{SpectralTracker, TrackerSettings};
 use fprinciple_core::train::{workspace_count, BatchBuffers, Samples, Trainer};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the test harness's own threads do not count.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
 
-/// The counter is global: the tests take turns so one's set-up never falls in another's window.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 // SAFETY: forwards to the system allocator unchanged; only counts calls.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -36,7 +40,12 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn training_allocates_nothing() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // The counter sees this thread's allocations (else the zero below would prove nothing).
+    let probe = allocations();
+    let boxed = std::hint::black_box(Box::new([0u8; 64]));
+    assert_eq!(allocations(), probe + 1);
+    drop(boxed);
+
     let widths = [2, 32, 16, 3];
     let arch = Architecture::tanh(&widths).unwrap();
     let p = arch.parameter_count();
@@ -60,7 +69,7 @@ fn training_allocates_nothing() {
     let (mut order, mut bx, mut by) = (vec![0; 64], vec![0.0; 2 * 16], vec![0.0; 3 * 16]);
     let mut outputs = vec![0.0; 3 * 64];
 
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     trainer.step(&arch, &mut parameters, samples).unwrap();
     let buffers = BatchBuffers {
         order: &mut order,
@@ -73,13 +82,12 @@ fn training_allocates_nothing() {
     trainer
         .predict(&arch, &parameters, &x, &mut outputs)
         .unwrap();
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert_eq!(after - before, 0, "allocations during training");
 }
 
 #[test]
 fn observing_the_spectrum_allocates_nothing() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 128;
     let mut x = [0.0f32; N];
     fill_grid(-std::f32::consts::PI, std::f32::consts::PI, &mut x);
@@ -96,7 +104,7 @@ fn observing_the_spectrum_allocates_nothing() {
     )
     .unwrap();
     let mut outputs = [0.0f32; N];
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for step in 0..50u32 {
         for (o, t) in outputs.iter_mut().zip(&target) {
             *o = t * (step as f32 / 50.0);
@@ -107,7 +115,7 @@ fn observing_the_spectrum_allocates_nothing() {
             .unwrap();
     }
     let order = tracker.convergence_order();
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert_eq!(after - before, 0, "allocations while observing");
     assert_eq!(tracker.peaks().len(), 3);
     assert!(order.len() <= 3);
