@@ -49,7 +49,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::image::{embedded_camera_downsampled, load_downsampled, GrayImage};
 use crate::data::DataError;
-use crate::network::{trainer, HostTrainer, InitScale, Network, OptimizerConfig};
+use crate::network::{AnyOptimizer, InitScale, Network, OptimizerConfig};
+use crate::parallel::ParallelTrainer;
 
 /// Most radial bands a run may track (the core's band tracker has a fixed capacity; more bands
 /// than `S/2` are refused too, so that no band is empty).
@@ -555,14 +556,17 @@ impl Dataset {
     }
 }
 
-/// The one place a trainer is built, so another implementation (a multi-threaded one) can be
-/// swapped in.
+/// The one place a trainer is built: full batches of thousands of pixels are split across
+/// every core (the result is the same for a given thread count; see `host::parallel`).
 fn build_trainer(
     network: &Network,
     optimizer: &OptimizerConfig,
-    batch: usize,
-) -> Result<HostTrainer, ImageExperimentError> {
-    Ok(trainer(network, Loss::MeanSquaredError, optimizer, batch)?)
+) -> Result<ParallelTrainer<AnyOptimizer>, ImageExperimentError> {
+    Ok(ParallelTrainer::new(
+        Loss::MeanSquaredError,
+        optimizer.build(network.parameters.len())?,
+        0,
+    ))
 }
 
 /// Trains one σ from the seed's draws and records everything.
@@ -587,7 +591,7 @@ fn train_one(
         &mut rng,
     )?;
     let parameter_count = network.parameters.len();
-    let mut trainer = build_trainer(&network, &config.optimizer, data.train_targets.len())?;
+    let mut trainer = build_trainer(&network, &config.optimizer)?;
     let samples = Samples {
         inputs: &data.train_inputs,
         targets: &data.train_targets,
