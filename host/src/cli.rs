@@ -536,13 +536,29 @@ fn parse_interval(text: &str) -> Result<[f64; 2], String> {
 /// Set by Ctrl-C: running experiments stop at the next step and save what they have.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Whether the running experiment polls [`INTERRUPTED`] (the 1-D ones do; the image and MNIST
+/// runs cannot stop part-way yet, so Ctrl-C ends the process at once for them).
+static STOPPABLE: AtomicBool = AtomicBool::new(false);
+
 fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Marks whether the experiment about to run can stop at Ctrl-C and save its results.
+fn set_stoppable(on: bool) {
+    STOPPABLE.store(on, Ordering::SeqCst);
 }
 
 /// Installs the Ctrl-C handler (once).
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
+        if !STOPPABLE.load(Ordering::SeqCst) {
+            eprintln!(
+                "\ninterrupted: this experiment cannot save partial results; its run directory \
+                 keeps config.json and a summary marked running"
+            );
+            std::process::exit(130);
+        }
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
             // A second Ctrl-C: give up at once.
             std::process::exit(130);
@@ -928,6 +944,7 @@ pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
 }
 
 fn dispatch(base: &Path, command: &Command) -> Result<Vec<PathBuf>, BoxError> {
+    set_stoppable(matches!(command, Command::Freq(_) | Command::Init(_)));
     match command {
         Command::Freq(a) => run_freq(base, a),
         Command::Init(a) => run_init(base, a),
