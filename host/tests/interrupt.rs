@@ -11,7 +11,7 @@ fn ctrl_c_saves_a_partial_run_marked_interrupted() {
     }
     let out = std::env::temp_dir().join(format!("fprinciple-interrupt-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fprinciple"))
+    let child = Command::new(env!("CARGO_BIN_EXE_fprinciple"))
         .args(["--out", out.to_str().unwrap(), "freq", "--steps", "1000000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
