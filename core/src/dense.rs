@@ -18,10 +18,17 @@ use crate::error::{check_len, Result};
 const TILE_ROWS: usize = 2;
 /// Widest output tile: four 16-lane (AVX-512) vectors per row; 4 × 4 accumulators leave room
 /// for the operands in 32 registers.
+#[cfg(not(target_arch = "arm"))]
 const TILE_COLS: usize = 64;
+/// Widest output tile on a Cortex-M (32 single-precision registers, no SIMD): 2 × 8
+/// accumulators and 8 operands stay in registers. The tile width never changes the order in
+/// which an element is summed, so results are the same as with the desktop's tiles.
+#[cfg(target_arch = "arm")]
+const TILE_COLS: usize = 8;
 /// Rows of the right-hand matrix packed at a time into a contiguous panel (on the stack:
-/// `PANEL_DEPTH × TILE_COLS` values, 4 KiB), so a transposed operand is read with unit stride
-/// and each packed row is reused by every row tile of the output.
+/// `PANEL_DEPTH × TILE_COLS` values, 4 KiB on a desktop and 512 B on a Cortex-M), so a
+/// transposed operand is read with unit stride and each packed row is reused by every row tile
+/// of the output.
 const PANEL_DEPTH: usize = 16;
 
 /// The dimensions of one dense layer applied to a batch.
@@ -204,10 +211,9 @@ fn matmul(m: usize, k: usize, n: usize, a: Strided<'_>, b: Strided<'_>, c: &mut 
     while col < n {
         col += match n - col {
             left if left >= TILE_COLS => column_block::<TILE_COLS>(k, n, col, a, b, c),
-            left if left >= 32 => column_block::<32>(k, n, col, a, b, c),
-
-            left if left >= 16 => column_block::<16>(k, n, col, a, b, c),
-            left if left >= 8 => column_block::<8>(k, n, col, a, b, c),
+            left if TILE_COLS > 32 && left >= 32 => column_block::<32>(k, n, col, a, b, c),
+            left if TILE_COLS > 16 && left >= 16 => column_block::<16>(k, n, col, a, b, c),
+            left if TILE_COLS > 8 && left >= 8 => column_block::<8>(k, n, col, a, b, c),
             left if left >= 4 => column_block::<4>(k, n, col, a, b, c),
             _ => column_block::<1>(k, n, col, a, b, c),
         };
