@@ -2,7 +2,7 @@
 //! documented default, a progress bar, a run directory per run and a one-screen summary.
 
 use crate::data::target::Endpoints;
-use crate::experiments::freq_order::{self, FreqConfig, FreqError};
+use crate::experiments::freq_order::{self, FreqConfig};
 use crate::experiments::init_scale::{self, InitConfig};
 use crate::network::{InitScale, OptimizerConfig};
 use crate::record::{write_report_html, RunDir, RunLink, RunStatus};
@@ -750,40 +750,6 @@ impl InitArgs {
     }
 }
 
-/// Checks the sweep's settings, naming the flag.
-pub fn validate_init(c: &InitConfig) -> Result<(), FreqError> {
-    let bad = |m: String| Err(FreqError::Setting(m));
-    crate::data::target::Target::preset_or_parse(&c.target)
-        .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
-    let [a, b] = c.interval;
-    if !(a.is_finite() && b.is_finite() && a < b) {
-        return bad(format!("--interval: need finite a < b, got [{a}, {b}]"));
-    }
-    freq_order::validate_widths(&c.widths, 1, 1)?;
-    freq_order::validate_optimizer(&c.optimizer)?;
-    if c.sigmas.is_empty() {
-        return bad("--sigmas: need at least one σ".into());
-    }
-    for &s in &c.sigmas {
-        freq_order::validate_init(&InitScale::Normal(s), &c.widths).map_err(|_| {
-            FreqError::Setting(format!("--sigmas: every σ must be finite and > 0, got {s}"))
-        })?;
-    }
-    if c.seeds.is_empty() {
-        return bad("--seeds: need at least one seed".into());
-    }
-    if c.train_points < 2 || c.test_points < 2 {
-        return bad(format!(
-            "--train-points / --test-points: need at least 2 each, got {} and {}",
-            c.train_points, c.test_points
-        ));
-    }
-    if c.steps == 0 {
-        return bad("--steps: need at least 1, got 0".into());
-    }
-    Ok(())
-}
-
 /// Creates a run directory, records the settings, runs `body`, and writes the summary and the
 /// run page. Returns the directory and the outcome.
 fn execute<C: Serialize>(
@@ -875,7 +841,7 @@ pub fn run_freq(base: &Path, args: &FreqArgs) -> Result<Vec<PathBuf>, BoxError> 
 /// Runs the initialization-scale sweep described by `args` under `base`.
 pub fn run_init(base: &Path, args: &InitArgs) -> Result<Vec<PathBuf>, BoxError> {
     let config = args.config();
-    validate_init(&config)?;
+    config.validate()?;
     let title = format!("Initialization scale in 1-D ({})", config.preset);
     let seed = config.seeds.first().copied().unwrap_or(0);
     let name = format!("init-{}", config.preset);

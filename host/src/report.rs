@@ -19,6 +19,11 @@ pub struct Outcome {
     pub figures: Vec<FigureRef>,
 }
 
+/// Values as `f64`, the type the figures take.
+pub fn widen(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|&v| f64::from(v)).collect()
+}
+
 /// A number in a short, readable form for summaries (`1.23e-4`, `0.0456`, `1234`).
 pub fn short(v: f64) -> String {
     if !v.is_finite() {

@@ -8,7 +8,7 @@ use crate::data::target::{uniform_grid_f32, Endpoints, Target};
 use crate::network::{trainer, InitScale, Network, OptimizerConfig};
 use crate::plot;
 use crate::record::{FigureRef, RunStatus};
-use crate::report::{short, steps_text, BoxError, Outcome};
+use crate::report::{short, steps_text, widen, BoxError, Outcome};
 use fprinciple_core::activation::Activation;
 use fprinciple_core::init::Init;
 use fprinciple_core::loss::Loss;
@@ -327,30 +327,30 @@ pub fn run(
     let keep = snapshot_steps(config.steps);
     let mut observations = Vec::new();
     let mut snapshots = Vec::new();
-    let mut stop_reason = StopReason::Steps;
     let mut last_loss = f32::NAN;
     let mut step = 0;
+    // Set when the stopping loss is reached or Ctrl-C arrives: the next iteration is the last.
+    let mut finish: Option<StopReason> = None;
     let started = Instant::now();
-    loop {
+    let stop_reason = loop {
         let (arch, params) = net.split_mut();
-        let observe = step % config.observe_every == 0 || step == config.steps;
+        // The last iteration only evaluates: `step` updates have been applied.
+        let last = step == config.steps || finish.is_some();
+        let observe = step % config.observe_every == 0 || last;
         if observe || keep.contains(&step) {
             trainer.predict(&arch, params, &analysis_x, &mut outputs)?;
         }
-        let loss = if step < config.steps {
+        // The training loss at the current parameters (a step reports it before its update).
+        let loss = if last {
+            let mut out = vec![0.0; train_x.len()];
+            trainer.evaluate(&arch, params, samples, &mut out)?
+        } else {
             match trainer.step(&arch, params, samples) {
-                Ok(l) => Some(l),
-                Err(fprinciple_core::Error::NonFiniteLoss) => {
-                    stop_reason = StopReason::Diverged;
-                    None
-                }
+                Ok(l) => l,
+                Err(fprinciple_core::Error::NonFiniteLoss) => break StopReason::Diverged,
                 Err(e) => return Err(e.into()),
             }
-        } else {
-            let mut out = vec![0.0; train_x.len()];
-            Some(trainer.evaluate(&arch, params, samples, &mut out)?)
         };
-        let Some(loss) = loss else { break };
         last_loss = loss;
         if observe {
             tracker.observe_with_scratch(step as u32, &outputs, &mut scratch)?;
@@ -370,7 +370,7 @@ pub fn run(
                 delta: tracker.errors().to_vec(),
             });
         }
-        if keep.contains(&step) {
+        if keep.contains(&step) || last {
             snapshots.push(Snapshot {
                 step,
                 analysis: outputs.clone(),
@@ -383,38 +383,19 @@ pub fn run(
                 loss,
             });
         }
-        if step >= config.steps {
-            break;
+        if last {
+            break finish.unwrap_or(StopReason::Steps);
         }
         if config.stop_loss.is_some_and(|s| loss < s) {
-            stop_reason = StopReason::StopLoss;
-            break;
-        }
-        if stop() {
-            stop_reason = StopReason::Interrupted;
-            break;
+            finish = Some(StopReason::StopLoss);
+        } else if stop() {
+            finish = Some(StopReason::Interrupted);
         }
         step += 1;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    // The final state, for the figures and the summary.
-    let (arch, params) = net.split_mut();
-    trainer.predict(&arch, params, &analysis_x, &mut outputs)?;
-    if snapshots.last().map(|s| s.step) != Some(step) {
-        snapshots.push(Snapshot {
-            step,
-            analysis: outputs.clone(),
-        });
-    }
-    let final_test_loss = if test_x.is_empty() {
-        None
-    } else {
-        let test = Samples {
-            inputs: &test_x,
-            targets: &test_y,
-        };
-        trainer.evaluate(&arch, params, test, &mut test_out).ok()
     };
+    let seconds = started.elapsed().as_secs_f64();
+    // After a divergence the outputs are those of the last observation before it.
+    let final_test_loss = observations.last().and_then(|o| o.test_loss);
     let output_spectrum = magnitude_spectrum(&outputs)?;
     let period = b - a;
     Ok(FreqResult {
@@ -543,12 +524,12 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
         "Training (and test) MSE.",
     ));
 
-    let x: Vec<f64> = result.analysis_x.iter().map(|&v| f64::from(v)).collect();
-    let target: Vec<f64> = result.analysis_y.iter().map(|&v| f64::from(v)).collect();
+    let x: Vec<f64> = widen(&result.analysis_x);
+    let target: Vec<f64> = widen(&result.analysis_y);
     let outputs: Vec<Vec<f64>> = result
         .snapshots
         .iter()
-        .map(|s| s.analysis.iter().map(|&v| f64::from(v)).collect())
+        .map(|s| widen(&s.analysis))
         .collect();
     let captions: Vec<String> = result
         .snapshots
@@ -563,8 +544,8 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
             output: o,
         })
         .collect();
-    let train_x: Vec<f64> = result.train_x.iter().map(|&v| f64::from(v)).collect();
-    let train_y: Vec<f64> = result.train_y.iter().map(|&v| f64::from(v)).collect();
+    let train_x: Vec<f64> = widen(&result.train_x);
+    let train_y: Vec<f64> = widen(&result.train_y);
     plot::function_snapshots(
         &dir.file("snapshots"),
         &plot::Snapshots {
@@ -587,16 +568,8 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
     let bins: Vec<f64> = (0..result.target_spectrum.len())
         .map(|k| k as f64)
         .collect();
-    let ts: Vec<f64> = result
-        .target_spectrum
-        .iter()
-        .map(|&v| f64::from(v))
-        .collect();
-    let os: Vec<f64> = result
-        .output_spectrum
-        .iter()
-        .map(|&v| f64::from(v))
-        .collect();
+    let ts: Vec<f64> = widen(&result.target_spectrum);
+    let os: Vec<f64> = widen(&result.output_spectrum);
     let shown = bins.len().min(result.config.peaks.max_bins.max(8) * 2);
     let peaks: Vec<f64> = result.peak_bins.iter().map(|&k| k as f64).collect();
     plot::spectrum_chart(

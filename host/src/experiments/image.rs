@@ -777,7 +777,7 @@ pub fn save(
 ) -> Result<crate::report::Outcome, crate::report::BoxError> {
     use crate::plot;
     use crate::record::{FigureRef, RunStatus};
-    use crate::report::{short, Outcome};
+    use crate::report::{short, widen, Outcome};
 
     let bands = result.target_band_energy.len();
     let mut header: Vec<String> = vec![
@@ -878,11 +878,7 @@ pub fn save(
     for run in &result.runs {
         let stem = format!("band_heatmap_sigma_{}", run.sigma).replace('.', "_");
         let steps: Vec<f64> = run.observed_steps.iter().map(|&s| f64::from(s)).collect();
-        let values: Vec<Vec<f64>> = run
-            .band_errors
-            .iter()
-            .map(|b| b.iter().map(|&v| f64::from(v)).collect())
-            .collect();
+        let values: Vec<Vec<f64>> = run.band_errors.iter().map(|b| widen(b)).collect();
         let title = format!("Relative error per radial band, σ = {}", run.sigma);
         let mut map = plot::HeatMap::new(&title, &band_labels, &steps, &values);
         map.y_label = "radial band";
@@ -907,13 +903,9 @@ pub fn save(
                 (
                     format!("train, σ = {}", r.sigma),
                     steps.clone(),
-                    r.train_mse.iter().map(|&v| f64::from(v)).collect(),
+                    widen(&r.train_mse),
                 ),
-                (
-                    format!("test, σ = {}", r.sigma),
-                    steps,
-                    r.test_mse.iter().map(|&v| f64::from(v)).collect(),
-                ),
+                (format!("test, σ = {}", r.sigma), steps, widen(&r.test_mse)),
             ]
         })
         .collect();

@@ -4,10 +4,11 @@
 
 use crate::data::target::{uniform_grid_f32, Endpoints, Target};
 use crate::experiments::freq_order::{magnitude_spectrum, FreqError};
+use crate::network::InitScale;
 use crate::network::{trainer, Network, OptimizerConfig};
 use crate::plot;
 use crate::record::{FigureRef, RunDir, RunStatus};
-use crate::report::{short, BoxError, Outcome};
+use crate::report::{short, widen, BoxError, Outcome};
 use fprinciple_core::activation::Activation;
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::loss::Loss;
@@ -96,6 +97,41 @@ impl InitConfig {
         self.steps = (self.steps / 2).max(1);
         self.seeds.truncate(1);
         self
+    }
+
+    /// Checks every setting before training, with a message that names the flag.
+    pub fn validate(&self) -> Result<(), FreqError> {
+        let bad = |m: String| Err(FreqError::Setting(m));
+        Target::preset_or_parse(&self.target)
+            .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
+        let [a, b] = self.interval;
+        if !(a.is_finite() && b.is_finite() && a < b) {
+            return bad(format!("--interval: need finite a < b, got [{a}, {b}]"));
+        }
+        crate::experiments::freq_order::validate_widths(&self.widths, 1, 1)?;
+        crate::experiments::freq_order::validate_optimizer(&self.optimizer)?;
+        if self.sigmas.is_empty() {
+            return bad("--sigmas: need at least one σ".into());
+        }
+        for &s in &self.sigmas {
+            crate::experiments::freq_order::validate_init(&InitScale::Normal(s), &self.widths)
+                .map_err(|_| {
+                    FreqError::Setting(format!("--sigmas: every σ must be finite and > 0, got {s}"))
+                })?;
+        }
+        if self.seeds.is_empty() {
+            return bad("--seeds: need at least one seed".into());
+        }
+        if self.train_points < 2 || self.test_points < 2 {
+            return bad(format!(
+                "--train-points / --test-points: need at least 2 each, got {} and {}",
+                self.train_points, self.test_points
+            ));
+        }
+        if self.steps == 0 {
+            return bad("--steps: need at least 1, got 0".into());
+        }
+        Ok(())
     }
 
     fn layers(&self, sigma: f32) -> Vec<LayerInit> {
@@ -330,18 +366,15 @@ pub fn save(result: &InitResult, dir: &RunDir) -> Result<Outcome, BoxError> {
     csv.finish()?;
 
     let mut figures = Vec::new();
-    let x: Vec<f64> = result.test_x.iter().map(|&v| f64::from(v)).collect();
-    let target: Vec<f64> = result.test_y.iter().map(|&v| f64::from(v)).collect();
+    let x: Vec<f64> = widen(&result.test_x);
+    let target: Vec<f64> = widen(&result.test_y);
     let first_seed = result.config.seeds.first().copied().unwrap_or(0);
     let shown: Vec<&InitRun> = result
         .runs
         .iter()
         .filter(|r| r.seed == first_seed)
         .collect();
-    let outputs: Vec<Vec<f64>> = shown
-        .iter()
-        .map(|r| r.test_output.iter().map(|&v| f64::from(v)).collect())
-        .collect();
+    let outputs: Vec<Vec<f64>> = shown.iter().map(|r| widen(&r.test_output)).collect();
     let captions: Vec<String> = shown
         .iter()
         .map(|r| {
@@ -360,8 +393,8 @@ pub fn save(result: &InitResult, dir: &RunDir) -> Result<Outcome, BoxError> {
             output: o,
         })
         .collect();
-    let train_x: Vec<f64> = result.train_x.iter().map(|&v| f64::from(v)).collect();
-    let train_y: Vec<f64> = result.train_y.iter().map(|&v| f64::from(v)).collect();
+    let train_x: Vec<f64> = widen(&result.train_x);
+    let train_y: Vec<f64> = widen(&result.train_y);
     if !panels.is_empty() {
         plot::function_snapshots(
             &dir.file("learned_functions"),

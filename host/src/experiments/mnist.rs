@@ -1539,7 +1539,7 @@ pub fn save(
 ) -> Result<crate::report::Outcome, crate::report::BoxError> {
     use crate::plot;
     use crate::record::{FigureRef, RunStatus};
-    use crate::report::{short, Outcome};
+    use crate::report::{short, widen, Outcome};
 
     let mut csv = dir.csv(
         "metrics.csv",
@@ -1679,10 +1679,7 @@ pub fn save(
             continue;
         }
         let epochs: Vec<f64> = run.epochs.iter().map(|e| f64::from(e.epoch)).collect();
-        let values: Vec<Vec<f64>> = matrix
-            .iter()
-            .map(|r| r.iter().map(|&v| f64::from(v)).collect())
-            .collect();
+        let values: Vec<Vec<f64>> = matrix.iter().map(|r| widen(r)).collect();
         let title = format!("Δ_F along p₁, g = {}", run.gain);
         let mut map = plot::HeatMap::new(&title, &row_labels, &epochs, &values);
         map.x_label = "epoch";
