@@ -7,8 +7,8 @@
 //! two bytes (`1f 8b`).
 //!
 //! Nothing is allocated from a header's claim alone: sizes are checked against
-//! [`MAX_IDX_BYTES`] and against the bytes actually present, and gzip streams are decompressed
-//! through a reader that stops one byte past the cap.
+//! [`MAX_IDX_BYTES`] and against the bytes actually present, and a gzip stream is inflated only
+//! as far as its header declares (see [`decompress_if_gzip`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -128,10 +128,11 @@ pub enum IdxError {
         /// The decoder's message.
         message: String,
     },
-    /// The decompressed gzip stream exceeds [`MAX_IDX_BYTES`].
-    DecompressedTooLarge {
-        /// The cap, in bytes.
-        limit: usize,
+    /// The gzip stream decompresses to more than the payload its IDX header declares (a gzip
+    /// bomb, or a wrong header); decompression stopped one byte past the payload.
+    GzipLongerThanDeclared {
+        /// Payload bytes declared.
+        expected: usize,
     },
 }
 
@@ -179,9 +180,10 @@ impl fmt::Display for IdxError {
                 write!(f, "holds {found} samples, expected {expected}")
             }
             Self::Gzip { message } => write!(f, "corrupt gzip data: {message}"),
-            Self::DecompressedTooLarge { limit } => {
-                write!(f, "gzip data decompresses to more than {limit} bytes")
-            }
+            Self::GzipLongerThanDeclared { expected } => write!(
+                f,
+                "gzip data decompresses to more than the {expected} bytes of data the IDX header declares; stopped there"
+            ),
         }
     }
 }
@@ -250,6 +252,26 @@ pub struct IdxHeader {
 /// Checks the two zero bytes, the type code, the dimension count, that the declared payload
 /// neither overflows nor exceeds [`MAX_IDX_BYTES`], and that exactly that many bytes follow.
 pub fn parse_header(bytes: &[u8]) -> Result<IdxHeader, IdxError> {
+    let header = parse_header_prefix(bytes)?;
+    let found = bytes.len() - header.header_len;
+    if found < header.payload_len {
+        return Err(IdxError::TruncatedData {
+            expected: header.payload_len,
+            found,
+        });
+    }
+    if found > header.payload_len {
+        return Err(IdxError::TrailingBytes {
+            expected: header.payload_len,
+            found,
+        });
+    }
+    Ok(header)
+}
+
+/// Checks the header at the start of `bytes`, ignoring what follows it: every check of
+/// [`parse_header`] except the payload's length.
+fn parse_header_prefix(bytes: &[u8]) -> Result<IdxHeader, IdxError> {
     let Some(&[z0, z1, code, ndims]) = bytes.get(..4) else {
         return Err(IdxError::TruncatedHeader {
             needed: 4,
@@ -264,7 +286,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<IdxHeader, IdxError> {
     if ndims == 0 {
         return Err(IdxError::NoDimensions);
     }
-    let header_len = 4 + 4 * usize::from(ndims);
+    let header_len = header_len(ndims);
     let dim_bytes = bytes.get(4..header_len).ok_or(IdxError::TruncatedHeader {
         needed: header_len,
         found: bytes.len(),
@@ -284,19 +306,6 @@ pub fn parse_header(bytes: &[u8]) -> Result<IdxHeader, IdxError> {
         })
         .filter(|&len| len <= MAX_IDX_BYTES)
         .ok_or_else(too_large)?;
-    let found = bytes.len() - header_len;
-    if found < payload_len {
-        return Err(IdxError::TruncatedData {
-            expected: payload_len,
-            found,
-        });
-    }
-    if found > payload_len {
-        return Err(IdxError::TrailingBytes {
-            expected: payload_len,
-            found,
-        });
-    }
     Ok(IdxHeader {
         magic,
         element,
@@ -306,29 +315,64 @@ pub fn parse_header(bytes: &[u8]) -> Result<IdxHeader, IdxError> {
     })
 }
 
+/// Length of a header with `ndims` dimensions.
+fn header_len(ndims: u8) -> usize {
+    4 + 4 * usize::from(ndims)
+}
+
 /// Returns the bytes unchanged, or decompressed if they start with the gzip magic `1f 8b`.
 ///
-/// Decompression stops at [`MAX_IDX_BYTES`] + 1 bytes, so a gzip bomb costs at most the cap.
+/// A gzip stream is inflated only as far as the IDX header inside it allows: first the header,
+/// which is checked as [`parse_header`] checks it (so a header declaring more than
+/// [`MAX_IDX_BYTES`] is refused before any data is inflated), then at most one byte more than
+/// the payload it declares. A stream that goes on past that (a gzip bomb behind a small header)
+/// is refused with [`IdxError::GzipLongerThanDeclared`] without inflating the rest; a stream
+/// that ends exactly there has its checksum verified.
 pub fn decompress_if_gzip(bytes: &[u8]) -> Result<Cow<'_, [u8]>, IdxError> {
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(Cow::Borrowed(bytes));
     }
-    let decoder = flate2::read::MultiGzDecoder::new(bytes);
+    inflate_as_declared(flate2::read::MultiGzDecoder::new(bytes)).map(Cow::Owned)
+}
+
+/// Reads an IDX header from `decoder`, then at most one byte more than the payload it declares
+/// (see [`decompress_if_gzip`]).
+fn inflate_as_declared(mut decoder: impl Read) -> Result<Vec<u8>, IdxError> {
     let mut out = Vec::new();
-    // MAX_IDX_BYTES fits in u64 on every platform Rust supports.
-    let cap = MAX_IDX_BYTES as u64 + 1;
-    decoder
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|e| IdxError::Gzip {
-            message: e.to_string(),
-        })?;
-    if out.len() > MAX_IDX_BYTES {
-        return Err(IdxError::DecompressedTooLarge {
-            limit: MAX_IDX_BYTES,
+    read_at_most(&mut decoder, &mut out, 4)?;
+    if let Some(&ndims) = out.get(3) {
+        read_at_most(&mut decoder, &mut out, header_len(ndims) - 4)?;
+    }
+    let header = match parse_header_prefix(&out) {
+        // The stream ended inside the header (and its checksum held): the caller's
+        // `parse_header` reports the truncation.
+        Err(IdxError::TruncatedHeader { .. }) => return Ok(out),
+        Err(e) => return Err(e),
+        Ok(header) => header,
+    };
+    // `payload_len` ≤ MAX_IDX_BYTES, so this neither overflows nor over-reads.
+    let room = header.payload_len + 1;
+    read_at_most(&mut decoder, &mut out, room)?;
+    if out.len() - header.header_len > header.payload_len {
+        return Err(IdxError::GzipLongerThanDeclared {
+            expected: header.payload_len,
         });
     }
-    Ok(Cow::Owned(out))
+    Ok(out)
+}
+
+/// Appends up to `n` more bytes of `reader` to `out`, fewer only at the end of the stream.
+///
+/// Nothing is reserved ahead: `out` grows with the bytes actually inflated.
+fn read_at_most(reader: &mut impl Read, out: &mut Vec<u8>, n: usize) -> Result<(), IdxError> {
+    // usize fits in u64 on every platform Rust supports.
+    reader
+        .take(n as u64)
+        .read_to_end(out)
+        .map(drop)
+        .map_err(|e| IdxError::Gzip {
+            message: e.to_string(),
+        })
 }
 
 /// Unsigned-byte images from an IDX stream with magic 2051.
@@ -359,7 +403,7 @@ pub fn parse_images(bytes: &[u8]) -> Result<IdxImages, IdxError> {
         count,
         rows,
         cols,
-        pixels: raw[header.header_len..].to_vec(),
+        pixels: payload(raw, header.header_len),
     })
 }
 
@@ -368,7 +412,7 @@ pub fn parse_labels(bytes: &[u8], classes: usize) -> Result<Vec<u8>, IdxError> {
     let raw = decompress_if_gzip(bytes)?;
     let header = parse_header(&raw)?;
     expect_magic(&header, LABELS_MAGIC)?;
-    let labels = &raw[header.header_len..];
+    let labels = payload(raw, header.header_len);
     if let Some((index, &label)) = labels
         .iter()
         .enumerate()
@@ -380,7 +424,18 @@ pub fn parse_labels(bytes: &[u8], classes: usize) -> Result<Vec<u8>, IdxError> {
             classes,
         });
     }
-    Ok(labels.to_vec())
+    Ok(labels)
+}
+
+/// The bytes after the header, without copying them a second time when they were inflated.
+fn payload(raw: Cow<'_, [u8]>, header_len: usize) -> Vec<u8> {
+    match raw {
+        Cow::Borrowed(bytes) => bytes[header_len..].to_vec(),
+        Cow::Owned(mut bytes) => {
+            bytes.drain(..header_len);
+            bytes
+        }
+    }
 }
 
 fn expect_magic(header: &IdxHeader, expected: u32) -> Result<(), IdxError> {
@@ -835,23 +890,87 @@ mod tests {
     }
 
     #[test]
-    fn gzip_bomb_stops_at_the_cap() {
-        // About 100 KB of gzip that expands to just over the cap.
-        let header = idx_bytes(IMAGES_MAGIC, &[200_000, 28, 28], &[]);
+    fn gzip_bomb_stops_after_the_declared_payload() {
+        // A few KB that inflate to 8 MB behind a header declaring 18 bytes.
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(&header).unwrap();
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..=(MAX_IDX_BYTES >> 20) {
-            encoder.write_all(&zeros).unwrap();
-        }
+        encoder
+            .write_all(&idx_bytes(IMAGES_MAGIC, &[3, 2, 3], &[]))
+            .unwrap();
+        encoder.write_all(&vec![0u8; 8 << 20]).unwrap();
         let bomb = encoder.finish().unwrap();
-        assert!(bomb.len() < 1 << 20);
+        assert!(bomb.len() < 16 << 10);
         assert_eq!(
             decompress_if_gzip(&bomb),
-            Err(IdxError::DecompressedTooLarge {
-                limit: MAX_IDX_BYTES
-            })
+            Err(IdxError::GzipLongerThanDeclared { expected: 18 })
         );
+        let err = idx_error(parse(&bomb, &sample_pair().1));
+        assert!(err.to_string().contains("more than the 18 bytes"), "{err}");
+    }
+
+    /// Counts the bytes handed out by a reader.
+    struct Counted<R> {
+        inner: R,
+        count: usize,
+    }
+
+    impl<R: Read> Read for Counted<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.count += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_endless_stream_is_read_only_as_far_as_its_header_declares() {
+        // A header declaring 3 × 2 × 3 bytes, then zeros without end: the reader must stop at
+        // one byte past the payload.
+        let endless = std::io::Cursor::new(idx_bytes(IMAGES_MAGIC, &[3, 2, 3], &[]))
+            .chain(std::io::repeat(0));
+        let mut counted = Counted {
+            inner: endless,
+            count: 0,
+        };
+        assert_eq!(
+            inflate_as_declared(&mut counted),
+            Err(IdxError::GzipLongerThanDeclared { expected: 18 })
+        );
+        assert_eq!(counted.count, 16 + 18 + 1);
+
+        // A header declaring more than the cap: refused after the header alone.
+        let huge = std::io::Cursor::new(idx_bytes(IMAGES_MAGIC, &[200_000, 28, 28], &[]))
+            .chain(std::io::repeat(0));
+        let mut counted = Counted {
+            inner: huge,
+            count: 0,
+        };
+        assert!(matches!(
+            inflate_as_declared(&mut counted),
+            Err(IdxError::TooLarge { .. })
+        ));
+        assert_eq!(counted.count, 16);
+
+        // Not IDX: refused after the first four bytes (and the dimensions they claim).
+        let mut counted = Counted {
+            inner: std::io::repeat(0xAB),
+            count: 0,
+        };
+        assert!(matches!(
+            inflate_as_declared(&mut counted),
+            Err(IdxError::NotIdx { .. })
+        ));
+        assert!(counted.count <= 4 + 4 * 255, "read {}", counted.count);
+    }
+
+    #[test]
+    fn gzip_checksum_is_verified() {
+        let (images, labels) = sample_pair();
+        let mut zipped = gzip(&images);
+        let crc_at = zipped.len() - 8;
+        zipped[crc_at] ^= 0xFF;
+        let err = idx_error(parse(&zipped, &labels));
+        assert!(matches!(err, IdxError::Gzip { .. }), "{err}");
+        assert!(err.to_string().contains("checksum"), "{err}");
     }
 
     #[test]
@@ -886,6 +1005,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(crate::data::fuzz_config())]
+
         #[test]
         fn arbitrary_bytes_never_panic(
             images in proptest::collection::vec(proptest::num::u8::ANY, 0..64),

@@ -33,3 +33,18 @@ pub(crate) fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, DataErr
     }
     Ok(bytes)
 }
+
+/// Configuration of the data layer's byte fuzzers: 2,048 cases each, or `PROPTEST_CASES`.
+#[cfg(test)]
+pub(crate) fn fuzz_config() -> proptest::test_runner::Config {
+    use proptest::test_runner::Config;
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
+        Config::default().cases
+    } else {
+        2048
+    };
+    Config {
+        cases,
+        ..Config::default()
+    }
+}
