@@ -9,7 +9,7 @@ use std::fmt;
 use std::io::Cursor;
 use std::path::Path;
 
-use ::image::{DynamicImage, ImageBuffer, ImageFormat, ImageReader, Limits, Pixel};
+use ::image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel};
 
 use super::{read_bounded, DataError};
 
@@ -21,6 +21,14 @@ pub const MAX_IMAGE_SIDE: u32 = 8192;
 
 /// Most memory the decoder may allocate, in bytes (256 MiB): an 8192² RGBA image at 8 bits.
 pub const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
+
+/// Most pixels a PNG can hold per byte of file: deflate expands at most 1032:1, and a pixel
+/// takes at least one bit.
+pub const PNG_PIXELS_PER_BYTE: u64 = 8 * 1032;
+
+/// Most pixels a JPEG can hold per byte of file: a Huffman-coded scan spends at least one bit on
+/// each 8×8 block (the decoder does not support arithmetic coding).
+pub const JPEG_PIXELS_PER_BYTE: u64 = 64 * 8;
 
 /// Smallest side length S accepted for downsampling.
 pub const MIN_SIZE: usize = 4;
@@ -49,6 +57,20 @@ pub enum ImageError {
     },
     /// The image has a zero width or height.
     ZeroSized,
+    /// The header claims more pixels than a file of this size can encode: the file is truncated
+    /// or its header is wrong. Refused before decoding.
+    MorePixelsThanBytes {
+        /// Width claimed.
+        width: u32,
+        /// Height claimed.
+        height: u32,
+        /// Length of the file, in bytes.
+        file_bytes: usize,
+        /// Most pixels a file of this format and length can hold.
+        max_pixels: u64,
+    },
+    /// The image is larger than [`MAX_IMAGE_SIDE`] a side or [`MAX_DECODE_ALLOC`] bytes decoded.
+    OverLimits,
     /// Width × height does not match the number of pixels given.
     ShapeMismatch {
         /// Width claimed.
@@ -86,6 +108,19 @@ impl fmt::Display for ImageError {
             Self::NotAnImage => write!(f, "not a PNG or JPEG image"),
             Self::Decode { message } => write!(f, "cannot decode image: {message}"),
             Self::ZeroSized => write!(f, "image has zero width or height"),
+            Self::MorePixelsThanBytes {
+                width,
+                height,
+                file_bytes,
+                max_pixels,
+            } => write!(
+                f,
+                "image header claims {width}×{height} pixels, more than a file of {file_bytes} bytes can hold (at most {max_pixels}): truncated, or a wrong header"
+            ),
+            Self::OverLimits => write!(
+                f,
+                "image exceeds the accepted limits: at most {MAX_IMAGE_SIDE} pixels a side and {MAX_DECODE_ALLOC} bytes decoded"
+            ),
             Self::ShapeMismatch {
                 width,
                 height,
@@ -284,27 +319,52 @@ fn area_weights(side: usize, size: usize) -> Vec<Vec<(usize, f32)>> {
 
 /// Decodes PNG or JPEG bytes (grayscale or colour, 8 or 16 bits) into a [`GrayImage`].
 ///
-/// Colour becomes Rec. 709 luma; alpha is ignored. Dimensions above [`MAX_IMAGE_SIDE`] and
-/// decoder allocations above [`MAX_DECODE_ALLOC`] are refused.
+/// Colour becomes Rec. 709 luma; alpha is ignored. The format is read from the bytes, not
+/// from a file name. Before anything is decoded the header's dimensions are checked: at most
+/// [`MAX_IMAGE_SIDE`] a side, at most [`MAX_DECODE_ALLOC`] bytes decoded, and no more pixels
+/// than the file's length can encode ([`PNG_PIXELS_PER_BYTE`], [`JPEG_PIXELS_PER_BYTE`]), so a
+/// small file with a lying header cannot make the decoder allocate for the pixels it claims.
 pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
-    let decode_error = |e: &dyn fmt::Display| ImageError::Decode {
-        message: e.to_string(),
+    let decode_error = |e: ::image::ImageError| match e {
+        ::image::ImageError::Limits(_) => ImageError::OverLimits,
+        other => ImageError::Decode {
+            message: other.to_string().trim_end().to_owned(),
+        },
     };
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| decode_error(&e))?;
-    if !matches!(reader.format(), Some(ImageFormat::Png | ImageFormat::Jpeg)) {
-        return Err(ImageError::NotAnImage);
-    }
+        .map_err(|e| ImageError::Decode {
+            message: e.to_string(),
+        })?;
+    let pixels_per_byte = match reader.format() {
+        Some(ImageFormat::Png) => PNG_PIXELS_PER_BYTE,
+        Some(ImageFormat::Jpeg) => JPEG_PIXELS_PER_BYTE,
+        _ => return Err(ImageError::NotAnImage),
+    };
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| decode_error(&e))?;
+    // Reads the header only.
+    let decoder = reader.into_decoder().map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    let max_pixels = pixels_per_byte.saturating_mul(bytes.len() as u64);
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(ImageError::MorePixelsThanBytes {
+            width,
+            height,
+            file_bytes: bytes.len(),
+            max_pixels,
+        });
+    }
+    if decoder.total_bytes() > MAX_DECODE_ALLOC {
+        return Err(ImageError::OverLimits);
+    }
+    let decoded = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     to_gray(decoded)
 }
 
@@ -546,7 +606,59 @@ mod tests {
         let crc = crc32(&png[12..29]);
         png[29..33].copy_from_slice(&crc.to_be_bytes());
         let err = image_error(decode_gray(&png));
-        assert!(matches!(err, ImageError::Decode { .. }), "{err}");
+        assert_eq!(err, ImageError::OverLimits);
+    }
+
+    /// A valid PNG with its IHDR rewritten (CRC fixed up) to claim other dimensions.
+    fn lying_png(width: u32, height: u32, color_type: u8) -> Vec<u8> {
+        let mut png = encode::<::image::Luma<u8>>(1, 1, vec![0], ImageFormat::Png);
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        png[25] = color_type;
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        png
+    }
+
+    #[test]
+    fn claims_beyond_what_the_file_can_hold_are_refused_before_decoding() {
+        // Within the side limit, but 8192² RGBA pixels cannot fit in ~70 bytes of PNG: the
+        // decoder would have allocated 256 MiB for them.
+        let png = lying_png(8192, 8192, 6);
+        let err = image_error(decode_gray(&png));
+        assert_eq!(
+            err,
+            ImageError::MorePixelsThanBytes {
+                width: 8192,
+                height: 8192,
+                file_bytes: png.len(),
+                max_pixels: PNG_PIXELS_PER_BYTE * png.len() as u64,
+            }
+        );
+        assert!(err.to_string().contains("8192×8192"), "{err}");
+        // A claim the file could hold gets to the decoder, which finds the data missing.
+        let small = lying_png(64, 64, 0);
+        assert!(matches!(
+            image_error(decode_gray(&small)),
+            ImageError::Decode { .. }
+        ));
+        // A JPEG header claiming 4096² pixels, then a 400-byte scan: the lenient JPEG decoder
+        // would fill in the missing blocks and return a 16-megapixel image.
+        let jpeg = encode::<::image::Luma<u8>>(16, 16, vec![128; 256], ImageFormat::Jpeg);
+        let sof = jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("a baseline JPEG has SOF0");
+        let mut lying = jpeg.clone();
+        lying[sof + 5..sof + 9].copy_from_slice(&[0x10, 0x00, 0x10, 0x00]);
+        assert!(matches!(
+            image_error(decode_gray(&lying)),
+            ImageError::MorePixelsThanBytes {
+                width: 4096,
+                height: 4096,
+                ..
+            }
+        ));
     }
 
     /// CRC-32 (IEEE), as PNG chunks use.
@@ -608,6 +720,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(crate::data::fuzz_config())]
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
             let _ = decode_gray(&bytes);
