@@ -21,6 +21,21 @@ impl Rng {
         }
     }
 
+    /// Everything that decides the rest of the sequence, for a checkpoint: the SplitMix64
+    /// state and the bits of a pending Box–Muller value.
+    pub const fn state(&self) -> (u64, Option<u64>) {
+        (self.state, self.spare_normal)
+    }
+
+    /// The generator a checkpoint saved with [`state`](Self::state): it continues the
+    /// sequence exactly where the saved one stood.
+    pub const fn from_state(state: u64, spare_normal: Option<u64>) -> Self {
+        Rng {
+            state,
+            spare_normal,
+        }
+    }
+
     /// The next 64 uniformly distributed bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -82,6 +97,18 @@ mod tests {
         let mut r = Rng::new(1234567);
         assert_eq!(r.next_u64(), 6457827717110365317);
         assert_eq!(r.next_u64(), 3203168211198807973);
+    }
+
+    #[test]
+    fn a_saved_state_continues_the_sequence() {
+        let mut a = Rng::new(99);
+        a.normal(); // leaves the second value of a pair pending
+        let mut b = Rng::from_state(a.state().0, a.state().1);
+        for _ in 0..10 {
+            assert_eq!(a.normal().to_bits(), b.normal().to_bits());
+            assert_eq!(a.next_u64(), b.next_u64());
+        }
+        assert_eq!(a, b);
     }
 
     #[test]

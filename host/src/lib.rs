@@ -4,6 +4,7 @@
 //! the threads, the files and the command line.
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod experiments;
