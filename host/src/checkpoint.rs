@@ -299,12 +299,7 @@ impl<A: Decode, B: Decode> Decode for (A, B) {
 
 /// FNV-1a 64 (Fowler, Noll, Vo): a checksum that catches damaged bytes, not tampering.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    Fingerprint::default().bytes(bytes).value()
 }
 
 /// The bytes of a checkpoint of `experiment` holding `state`.
@@ -516,16 +511,39 @@ impl Decode for OptimizerState {
     }
 }
 
-/// An FNV-1a 64 fingerprint of `f32` values (their bits) and bytes: a resumed run checks that
-/// it sees the same data as the run it continues.
-pub fn fingerprint(values: &[f32], bytes: &[u8]) -> u64 {
-    let mut all = Vec::with_capacity(values.len() * 4 + bytes.len());
-    for v in values {
-        all.extend_from_slice(&v.to_le_bytes());
+/// An FNV-1a 64 fingerprint of data, fed piece by piece: a resumed run checks that it sees the
+/// same data as the run it continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(u64);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Fingerprint(FNV_OFFSET)
     }
-    all.extend_from_slice(bytes);
-    fnv1a(&all)
 }
+
+impl Fingerprint {
+    /// Adds bytes.
+    pub fn bytes(mut self, bytes: &[u8]) -> Self {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
+        self
+    }
+
+    /// Adds `f32` values by their bits.
+    pub fn floats(self, values: &[f32]) -> Self {
+        values.iter().fold(self, |f, v| f.bytes(&v.to_le_bytes()))
+    }
+
+    /// The fingerprint so far.
+    pub fn value(self) -> u64 {
+        self.0
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 #[cfg(test)]
 mod tests {

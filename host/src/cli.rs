@@ -1,17 +1,23 @@
 //! The `fprinciple` command line: one subcommand per experiment, every setting a flag with the
 //! documented default, a progress bar, a run directory per run and a one-screen summary.
 
+use crate::checkpoint::{self, Control, Decode, CHECKPOINT_FILE};
 use crate::data::target::Endpoints;
 use crate::experiments::freq_order::{self, FreqConfig};
+use crate::experiments::image::{ImageConfig, ImageState};
 use crate::experiments::init_scale::{self, InitConfig};
+use crate::experiments::mnist::{MnistConfig, MnistState};
 use crate::network::{InitScale, OptimizerConfig};
-use crate::record::{write_report_html, RunDir, RunLink, RunStatus};
+use crate::record::{
+    read_summary, write_report_html, ConfigRecord, RunDir, RunLink, RunStatus, CONFIG_FILE,
+};
 use crate::report::{BoxError, Outcome};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fprinciple_core::activation::Activation;
 use fprinciple_core::tracker::ErrorMeasure;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -259,6 +265,17 @@ pub struct ImageArgs {
     /// The small preset: 16×16, 1,000 steps, band threshold 0.5.
     #[arg(long)]
     pub quick: bool,
+    /// Continue the stopped image run in this run directory from its last checkpoint, to the
+    /// same numbers as a run that never stopped; its config.json gives every setting.
+    #[arg(long, value_name = "DIR", conflicts_with_all = [
+        "image", "size", "hidden", "sigmas", "split", "bands", "threshold", "learning_rate",
+        "steps", "observe_every", "match_loss", "seed", "quick",
+    ])]
+    pub resume: Option<PathBuf>,
+    /// Save a checkpoint every this many steps (and whenever the run stops).
+    #[arg(long, value_name = "STEPS", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub checkpoint_every: u32,
 }
 
 fn parse_split(text: &str) -> Result<crate::experiments::image::Split, String> {
@@ -329,19 +346,76 @@ impl ImageArgs {
     }
 }
 
-/// Runs the image experiment described by `args` under `base`.
+/// What an image run records as its settings in `config.json`: the experiment's settings and
+/// the image file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ImageRunSettings {
+    #[serde(flatten)]
+    config: ImageConfig,
+    /// The image file; `None`: the embedded photograph.
+    #[serde(default)]
+    image: Option<PathBuf>,
+}
+
+/// Runs the image experiment described by `args` under `base` (or continues the run that
+/// `--resume` names).
 pub fn run_image(base: &Path, args: &ImageArgs) -> Result<Vec<PathBuf>, BoxError> {
     use crate::experiments::image;
+    if let Some(dir) = &args.resume {
+        return resume_image(dir, args.checkpoint_every).map(|d| vec![d]);
+    }
     let config = args.config();
     config.validate()?;
-    freq_order::validate_optimizer(&config.optimizer)?;
     let picture = image::load(args.image.as_deref(), config.size)?;
+    let settings = ImageRunSettings {
+        config: config.clone(),
+        image: args.image.as_deref().map(absolute),
+    };
     let title = format!("Downsampled image, {0}×{0}", config.size);
-    let (dir, _) = execute(base, "image", config.seed, &config, &title, |dir| {
-        let total = u64::from(config.steps) * config.sigmas.len() as u64;
-        let pb = bar(total, "image");
-        let steps = u64::from(config.steps);
-        let result = image::run(&config, &picture, &mut |event| {
+    let (dir, _) = execute(base, "image", config.seed, &settings, &title, |dir| {
+        train_image(dir, &config, &picture, args.checkpoint_every, None)
+    })?;
+    Ok(vec![dir])
+}
+
+/// Continues the image run in `dir` from its checkpoint.
+fn resume_image(dir: &Path, every: u32) -> Result<PathBuf, BoxError> {
+    use crate::data::image::GrayImage;
+    let (run_dir, record) = open_resumable(dir, "image")?;
+    let settings: ImageRunSettings = settings_of(dir, record)?;
+    let config = settings.config;
+    config.validate()?;
+    let state: ImageState = read_checkpoint(dir, "image")?;
+    let picture = GrayImage::new(config.size, config.size, state.image.clone())
+        .map_err(|e| resume_error(dir, format!("the checkpoint's image: {e}")))?;
+    state
+        .check(&config, &picture)
+        .map_err(|e| resume_error(dir, e.to_string()))?;
+    let title = format!("Downsampled image, {0}×{0}", config.size);
+    let (path, _) = execute_in(run_dir, &title, |d| {
+        train_image(d, &config, &picture, every, Some(state))
+    })?;
+    Ok(path)
+}
+
+/// Trains the image experiment in `dir` with a progress bar, Ctrl-C and checkpoints, and
+/// writes its results.
+fn train_image(
+    dir: &RunDir,
+    config: &ImageConfig,
+    picture: &crate::data::image::GrayImage,
+    every: u32,
+    resume: Option<ImageState>,
+) -> Result<Outcome, BoxError> {
+    use crate::experiments::image;
+    let total = u64::from(config.steps) * config.sigmas.len() as u64;
+    let pb = bar(total, "image");
+    let steps = u64::from(config.steps);
+    let path = dir.file(CHECKPOINT_FILE);
+    let result = image::run_controlled(
+        config,
+        picture,
+        &mut |event| {
             if let image::ProgressEvent::Observed {
                 run,
                 step,
@@ -356,11 +430,18 @@ pub fn run_image(base: &Path, args: &ImageArgs) -> Result<Vec<PathBuf>, BoxError
                     run + 1
                 ));
             }
-        });
-        pb.finish_and_clear();
-        image::save(&result?, dir)
-    })?;
-    Ok(vec![dir])
+        },
+        Control {
+            stop: &interrupted,
+            every,
+            checkpoint: &mut |state| checkpoint::write(&path, "image", state),
+            resume,
+        },
+    );
+    pb.finish_and_clear();
+    let mut outcome = image::save(&result?, dir)?;
+    add_resume_hint(&mut outcome, "image", dir);
+    Ok(outcome)
 }
 
 /// Flags of `fprinciple mnist`.
@@ -400,6 +481,14 @@ pub struct MnistArgs {
     /// A short run (1,000 samples, 6 epochs) that still shows the effect.
     #[arg(long)]
     pub quick: bool,
+    /// Continue the stopped MNIST run in this run directory from its last checkpoint (saved
+    /// after every epoch), to the same numbers as a run that never stopped; its config.json
+    /// gives every setting and the data folder.
+    #[arg(long, value_name = "DIR", conflicts_with_all = [
+        "data", "gains", "epochs", "batch_size", "learning_rate", "loss", "train_samples",
+        "test_samples", "widths", "seed", "quick",
+    ])]
+    pub resume: Option<PathBuf>,
 }
 
 /// Losses selectable on the command line.
@@ -454,26 +543,93 @@ impl MnistArgs {
     }
 }
 
-/// Runs the MNIST experiment described by `args` under `base`.
+/// What an MNIST run records as its settings in `config.json`: the experiment's settings and
+/// the data folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MnistRunSettings {
+    #[serde(flatten)]
+    config: MnistConfig,
+    /// The folder of IDX files; `None`: the embedded digits.
+    #[serde(default)]
+    data: Option<PathBuf>,
+}
+
+/// Runs the MNIST experiment described by `args` under `base` (or continues the run that
+/// `--resume` names).
 pub fn run_mnist(base: &Path, args: &MnistArgs) -> Result<Vec<PathBuf>, BoxError> {
     use crate::experiments::mnist;
+    if let Some(dir) = &args.resume {
+        return resume_mnist(dir).map(|d| vec![d]);
+    }
     let config = args.config();
     config.validate()?;
-    freq_order::validate_optimizer(&config.optimizer)?;
-    let (train, test) = match &args.data {
+    let (train, test) = load_mnist(args.data.as_deref())?;
+    mnist::check_data(&config, &train, &test)?;
+    let settings = MnistRunSettings {
+        config: config.clone(),
+        data: args.data.as_deref().map(absolute),
+    };
+    let title = mnist_title(args.data.as_deref());
+    let (dir, _) = execute(base, "mnist", config.seed, &settings, &title, |dir| {
+        train_mnist(dir, &config, (&train, &test), None)
+    })?;
+    Ok(vec![dir])
+}
+
+/// Continues the MNIST run in `dir` from its checkpoint, on the data its config.json names.
+fn resume_mnist(dir: &Path) -> Result<PathBuf, BoxError> {
+    use crate::experiments::mnist;
+    let (run_dir, record) = open_resumable(dir, "mnist")?;
+    let settings: MnistRunSettings = settings_of(dir, record)?;
+    let config = settings.config;
+    config.validate()?;
+    let (train, test) = load_mnist(settings.data.as_deref())
+        .map_err(|e| resume_error(dir, format!("the run's data: {e}")))?;
+    mnist::check_data(&config, &train, &test)?;
+    let state: MnistState = read_checkpoint(dir, "mnist")?;
+    state
+        .check(&config, &train, &test)
+        .map_err(|e| resume_error(dir, e.to_string()))?;
+    let title = mnist_title(settings.data.as_deref());
+    let (path, _) = execute_in(run_dir, &title, |d| {
+        train_mnist(d, &config, (&train, &test), Some(state))
+    })?;
+    Ok(path)
+}
+
+/// The training and test sets in the folder `data`, or the embedded digits.
+fn load_mnist(
+    data: Option<&Path>,
+) -> Result<(crate::data::idx::Dataset, crate::data::idx::Dataset), BoxError> {
+    Ok(match data {
         Some(dir) => crate::data::idx::load_mnist_dir(dir)?,
         None => crate::data::idx::embedded_mnist()?,
-    };
-    let source = args
-        .data
-        .as_ref()
-        .map_or("embedded MNIST".to_string(), |d| d.display().to_string());
-    let title = format!("MNIST: initialization gain and frequency ({source})");
-    let (dir, _) = execute(base, "mnist", config.seed, &config, &title, |dir| {
-        let total = (config.epochs * config.gains.len()) as u64;
-        let pb = bar(total, "mnist");
-        let epochs = config.epochs as u64;
-        let result = mnist::run(&config, &train, &test, &mut |event| {
+    })
+}
+
+fn mnist_title(data: Option<&Path>) -> String {
+    let source = data.map_or("embedded MNIST".to_string(), |d| d.display().to_string());
+    format!("MNIST: initialization gain and frequency ({source})")
+}
+
+/// Trains the MNIST experiment in `dir` with a progress bar, Ctrl-C and a checkpoint after
+/// every epoch, and writes its results.
+fn train_mnist(
+    dir: &RunDir,
+    config: &MnistConfig,
+    (train, test): (&crate::data::idx::Dataset, &crate::data::idx::Dataset),
+    resume: Option<MnistState>,
+) -> Result<Outcome, BoxError> {
+    use crate::experiments::mnist;
+    let total = (config.epochs * config.gains.len()) as u64;
+    let pb = bar(total, "mnist");
+    let epochs = config.epochs as u64;
+    let path = dir.file(CHECKPOINT_FILE);
+    let result = mnist::run_controlled(
+        config,
+        train,
+        test,
+        &mut |event| {
             if let mnist::ProgressEvent::Epoch {
                 gain,
                 run,
@@ -488,11 +644,101 @@ pub fn run_mnist(base: &Path, args: &MnistArgs) -> Result<Vec<PathBuf>, BoxError
                     record.test_accuracy
                 ));
             }
-        });
-        pb.finish_and_clear();
-        mnist::save(&result?, dir)
-    })?;
-    Ok(vec![dir])
+        },
+        Control {
+            stop: &interrupted,
+            every: 1,
+            checkpoint: &mut |state| checkpoint::write(&path, "mnist", state),
+            resume,
+        },
+    );
+    pb.finish_and_clear();
+    let mut outcome = mnist::save(&result?, dir)?;
+    add_resume_hint(&mut outcome, "mnist", dir);
+    Ok(outcome)
+}
+
+/// `path` made absolute (as far as the file system allows), so a recorded data path still
+/// works when the run is resumed from another folder.
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// An error about the `--resume` directory `dir`.
+fn resume_error(dir: &Path, why: impl fmt::Display) -> BoxError {
+    format!("--resume {}: {why}", dir.display()).into()
+}
+
+/// Opens `dir` for `--resume`: it must be a run directory of `experiment` that stopped before
+/// its end (status interrupted, or running if the process was killed) and has a checkpoint.
+fn open_resumable(
+    dir: &Path,
+    experiment: &str,
+) -> Result<(RunDir, ConfigRecord<serde_json::Value>), BoxError> {
+    let (run_dir, record) = RunDir::reopen(dir).map_err(|e| format!("--resume: {e}"))?;
+    if record.experiment != experiment {
+        return Err(resume_error(
+            dir,
+            format!(
+                "a run of the `{}` experiment, not of `{experiment}`",
+                record.experiment
+            ),
+        ));
+    }
+    let summary = read_summary(dir).map_err(|e| resume_error(dir, e))?;
+    match summary.status {
+        RunStatus::Completed => {
+            return Err(resume_error(
+                dir,
+                "the run is already complete: there is nothing to resume",
+            ))
+        }
+        RunStatus::Diverged => {
+            return Err(resume_error(
+                dir,
+                "the run diverged (or failed): resuming it would do so again; start a new run",
+            ))
+        }
+        RunStatus::Interrupted | RunStatus::Running => {}
+    }
+    if !dir.join(CHECKPOINT_FILE).is_file() {
+        return Err(resume_error(
+            dir,
+            format!(
+                "no {CHECKPOINT_FILE} to continue from (the run stopped before its first \
+                 checkpoint)"
+            ),
+        ));
+    }
+    Ok((run_dir, record))
+}
+
+/// The settings recorded in a run's `config.json`.
+fn settings_of<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    record: ConfigRecord<serde_json::Value>,
+) -> Result<T, BoxError> {
+    serde_json::from_value(record.settings)
+        .map_err(|e| resume_error(dir, format!("the settings in {CONFIG_FILE}: {e}")))
+}
+
+/// The checkpoint of `experiment` in `dir`.
+fn read_checkpoint<S: Decode>(dir: &Path, experiment: &str) -> Result<S, BoxError> {
+    let path = dir.join(CHECKPOINT_FILE);
+    checkpoint::read(&path, experiment).map_err(|e| match e {
+        checkpoint::CheckpointError::Io { .. } => format!("--resume: {e}").into(),
+        _ => resume_error(dir, format!("{CHECKPOINT_FILE}: {e}")),
+    })
+}
+
+/// Tells, on the run page and the terminal, how to continue a stopped run.
+fn add_resume_hint(outcome: &mut Outcome, command: &str, dir: &RunDir) {
+    if outcome.status == RunStatus::Interrupted && dir.file(CHECKPOINT_FILE).is_file() {
+        outcome.lines.push((
+            "resume with".into(),
+            format!("fprinciple {command} --resume {}", dir.path().display()),
+        ));
+    }
 }
 
 /// Flags of `fprinciple all`.
@@ -533,32 +779,17 @@ fn parse_interval(text: &str) -> Result<[f64; 2], String> {
     Ok([number(a)?, number(b)?])
 }
 
-/// Set by Ctrl-C: running experiments stop at the next step and save what they have.
+/// Set by Ctrl-C: running experiments stop at the next step (the image) or epoch (MNIST) and
+/// save what they have.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether the running experiment polls [`INTERRUPTED`] (the 1-D ones do; the image and MNIST
-/// runs cannot stop part-way yet, so Ctrl-C ends the process at once for them).
-static STOPPABLE: AtomicBool = AtomicBool::new(false);
 
 fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
-/// Marks whether the experiment about to run can stop at Ctrl-C and save its results.
-fn set_stoppable(on: bool) {
-    STOPPABLE.store(on, Ordering::SeqCst);
-}
-
 /// Installs the Ctrl-C handler (once).
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
-        if !STOPPABLE.load(Ordering::SeqCst) {
-            eprintln!(
-                "\ninterrupted: this experiment cannot save partial results; its run directory \
-                 keeps config.json and a summary marked running"
-            );
-            std::process::exit(130);
-        }
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
             // A second Ctrl-C: give up at once.
             std::process::exit(130);
@@ -762,6 +993,17 @@ fn execute<C: Serialize>(
 ) -> Result<(PathBuf, Outcome), BoxError> {
     let dir = RunDir::create(base, experiment)?;
     dir.write_config(seed, settings)?;
+    execute_in(dir, title, body)
+}
+
+/// Runs `body` in the run directory `dir` (new, or reopened to resume), and writes the summary
+/// and the run page. Returns the directory and the outcome.
+fn execute_in(
+    dir: RunDir,
+    title: &str,
+    body: impl FnOnce(&RunDir) -> Result<Outcome, BoxError>,
+) -> Result<(PathBuf, Outcome), BoxError> {
+    dir.write_summary(RunStatus::Running, &serde_json::Value::Null)?;
     let outcome = match body(&dir) {
         Ok(o) => o,
         Err(e) => {
@@ -910,7 +1152,6 @@ pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
 }
 
 fn dispatch(base: &Path, command: &Command) -> Result<Vec<PathBuf>, BoxError> {
-    set_stoppable(matches!(command, Command::Freq(_) | Command::Init(_)));
     match command {
         Command::Freq(a) => run_freq(base, a),
         Command::Init(a) => run_init(base, a),

@@ -142,6 +142,34 @@ impl UtcTime {
         )
     }
 
+    /// Reads the form [`iso8601`](Self::iso8601) writes; `None` for anything else.
+    pub fn parse_iso8601(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        let shape_ok = b.len() == 20
+            && [4, 7].iter().all(|&i| b[i] == b'-')
+            && b[10] == b'T'
+            && [13, 16].iter().all(|&i| b[i] == b':')
+            && b[19] == b'Z';
+        if !shape_ok {
+            return None;
+        }
+        let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<u32>().ok();
+        let time = Self {
+            year: i64::from(number(0..4)?),
+            month: number(5..7)?,
+            day: number(8..10)?,
+            hour: number(11..13)?,
+            minute: number(14..16)?,
+            second: number(17..19)?,
+        };
+        let valid = (1..=12).contains(&time.month)
+            && (1..=31).contains(&time.day)
+            && time.hour < 24
+            && time.minute < 60
+            && time.second < 60;
+        valid.then_some(time)
+    }
+
     /// ISO 8601, `YYYY-MM-DDTHH:MM:SSZ`, the form used inside files.
     pub fn iso8601(&self) -> String {
         format!(
@@ -551,6 +579,32 @@ impl RunDir {
         )))
     }
 
+    /// Opens the existing run directory `path` to continue its run (`--resume`): the one case
+    /// where a run directory is written again, by the run it belongs to. Returns it with its
+    /// `config.json`, whose settings the caller reads; nothing is written here.
+    pub fn reopen(path: &Path) -> Result<(Self, ConfigRecord<serde_json::Value>)> {
+        if !path.is_dir() {
+            return Err(RecordError::Invalid(format!(
+                "{}: no such run directory",
+                path.display()
+            )));
+        }
+        let config_path = path.join(CONFIG_FILE);
+        if !config_path.is_file() {
+            return Err(RecordError::Invalid(format!(
+                "{}: not a run directory (it has no {CONFIG_FILE})",
+                path.display()
+            )));
+        }
+        let record: ConfigRecord<serde_json::Value> = read_json(&config_path)?;
+        let dir = Self {
+            path: path.to_path_buf(),
+            experiment: record.experiment.clone(),
+            created: UtcTime::parse_iso8601(&record.created).unwrap_or_else(UtcTime::now),
+        };
+        Ok((dir, record))
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -948,6 +1002,42 @@ mod tests {
             assert!(next_in_month || next_month, "{prev:?} -> {cur:?}");
             prev = cur;
         }
+    }
+
+    #[test]
+    fn iso_times_read_back() {
+        let t = UtcTime::from_unix(1_700_000_000);
+        assert_eq!(UtcTime::parse_iso8601(&t.iso8601()), Some(t));
+        for bad in [
+            "",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01 00:00:00Z",
+            "2024-01-01T00:00:0xZ",
+        ] {
+            assert_eq!(UtcTime::parse_iso8601(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_run_dir_reopens_with_its_config() {
+        let scratch = Scratch::new("reopen");
+        let dir = RunDir::create(&scratch.0, "demo").unwrap();
+        dir.write_config(7, &serde_json::json!({ "steps": 3 }))
+            .unwrap();
+        let (again, config) = RunDir::reopen(dir.path()).unwrap();
+        assert_eq!(again.path(), dir.path());
+        assert_eq!(again.experiment(), "demo");
+        assert_eq!(again.created(), dir.created());
+        assert_eq!(
+            (config.seed, config.settings["steps"].as_u64()),
+            (7, Some(3))
+        );
+        let err = RunDir::reopen(&scratch.0).unwrap_err().to_string();
+        assert!(err.contains("not a run directory"), "{err}");
+        let err = RunDir::reopen(&scratch.0.join("missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no such run directory"), "{err}");
     }
 
     #[test]

@@ -42,11 +42,14 @@ use fprinciple_core::fft::Complex32;
 use fprinciple_core::init::Init;
 use fprinciple_core::loss::Loss;
 use fprinciple_core::rng::Rng;
-use fprinciple_core::spectrum::{band_energy, fft2};
+use fprinciple_core::spectrum::{band_energy, fft2, radial_band};
 use fprinciple_core::tracker::{BandTracker, ConvergenceRule};
 use fprinciple_core::train::Samples;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{
+    CheckpointError, Control, Decode, Decoder, Encode, Encoder, OptimizerState,
+};
 use crate::data::image::{embedded_camera_downsampled, load_downsampled, GrayImage};
 use crate::data::DataError;
 use crate::network::{AnyOptimizer, InitScale, Network, OptimizerConfig};
@@ -83,7 +86,7 @@ impl Split {
             Split::RandomFraction(f) => {
                 if !(f > 0.0 && f < 1.0) {
                     return Err(invalid(format!(
-                        "random split fraction must be in (0, 1), got {f}"
+                        "--split: the fraction of random:F must be in (0, 1), got {f}"
                     )));
                 }
                 let train = (f64::from(f) * cells as f64).round() as usize;
@@ -99,8 +102,8 @@ impl Split {
         let train = mask.iter().filter(|&&m| m).count();
         if train == 0 || train == cells {
             return Err(invalid(format!(
-                "split {self:?} of a {size}×{size} image leaves {train} of {cells} pixels for training: \
-                 both the training and the test set need at least one pixel"
+                "--split: {self:?} of a {size}×{size} image leaves {train} of {cells} pixels for \
+                 training: both the training and the test set need at least one pixel"
             )));
         }
         Ok(mask)
@@ -196,48 +199,72 @@ impl ImageConfig {
         widths
     }
 
-    /// Checks every setting that does not depend on the image.
+    /// Checks every setting that does not depend on the image, with a message that names the
+    /// flag and its valid range.
     pub fn validate(&self) -> Result<(), ImageExperimentError> {
-        if self.size < 4
-            || !self.size.is_power_of_two()
-            || self.size > fprinciple_core::fft::MAX_SIZE
-        {
-            return Err(invalid(format!(
-                "image size {} must be a power of two from 4 to {}",
-                self.size,
-                fprinciple_core::fft::MAX_SIZE
-            )));
+        let bad = |m: String| Err(invalid(m));
+        let max_size = fprinciple_core::fft::MAX_SIZE;
+        if self.size < 4 || !self.size.is_power_of_two() || self.size > max_size {
+            return bad(format!(
+                "--size: need a power of two from 4 to {max_size}, got {}",
+                self.size
+            ));
         }
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(invalid(
-                "hidden widths must be non-empty and non-zero".into(),
+        if self.hidden.is_empty() || self.hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
+            return bad(format!(
+                "--hidden: need one or more widths from 1 to {MAX_WIDTH}, got {:?}",
+                self.hidden
             ));
         }
         if self.sigmas.is_empty() || self.sigmas.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(invalid(format!(
-                "sigmas must be a non-empty list of positive numbers, got {:?}",
+            return bad(format!(
+                "--sigmas: need one or more σ, each finite and > 0, got {:?}",
                 self.sigmas
-            )));
+            ));
+        }
+        if let Split::RandomFraction(f) = self.split {
+            if !(f > 0.0 && f < 1.0) {
+                return bad(format!(
+                    "--split: the fraction of random:F must be in (0, 1), got {f}"
+                ));
+            }
         }
         let max_bands = (self.size / 2).min(MAX_BANDS);
         if !(1..=max_bands).contains(&self.bands) {
-            return Err(invalid(format!(
-                "bands must be from 1 to {max_bands} for a {0}×{0} image, got {1}",
+            return bad(format!(
+                "--bands: need 1 to {max_bands} for a {0}×{0} image, got {1}",
                 self.size, self.bands
-            )));
+            ));
+        }
+        let threshold = self.convergence.threshold;
+        if !(threshold.is_finite() && threshold > 0.0) {
+            return bad(format!(
+                "--threshold: need a finite value > 0, got {threshold}"
+            ));
+        }
+        if self.convergence.consecutive == 0 {
+            return bad("convergence.consecutive: need at least 1 observation, got 0".into());
+        }
+        crate::experiments::freq_order::validate_optimizer(&self.optimizer)
+            .map_err(|e| invalid(e.to_string()))?;
+        if self.steps == 0 {
+            return bad("--steps: need at least 1, got 0".into());
         }
         if self.observe_every == 0 {
-            return Err(invalid("observe_every must be at least 1".into()));
+            return bad("--observe-every: need at least 1, got 0".into());
         }
         if !(self.match_loss.is_finite() && self.match_loss > 0.0) {
-            return Err(invalid(format!(
-                "match_loss must be positive, got {}",
+            return bad(format!(
+                "--match-loss: need a finite value > 0, got {}",
                 self.match_loss
-            )));
+            ));
         }
         Ok(())
     }
 }
+
+/// Widest hidden layer accepted (as for the 1-D experiments' `--widths`).
+pub const MAX_WIDTH: usize = 1 << 16;
 
 /// Why the experiment could not run.
 #[derive(Debug)]
@@ -249,16 +276,17 @@ pub enum ImageExperimentError {
     InvalidConfig(String),
     /// The core refused a shape or setting, or training diverged.
     Core(fprinciple_core::Error),
+    /// A checkpoint could not be written, or does not fit the run it should continue.
+    Checkpoint(CheckpointError),
 }
 
 impl fmt::Display for ImageExperimentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Data(e) => write!(f, "{e}"),
-            Self::InvalidConfig(message) => {
-                write!(f, "invalid image experiment setting: {message}")
-            }
+            Self::InvalidConfig(message) => write!(f, "{message}"),
             Self::Core(e) => write!(f, "{e}"),
+            Self::Checkpoint(e) => write!(f, "{e}"),
         }
     }
 }
@@ -268,6 +296,7 @@ impl std::error::Error for ImageExperimentError {
         match self {
             Self::Data(e) => Some(e),
             Self::Core(e) => Some(e),
+            Self::Checkpoint(e) => Some(e),
             Self::InvalidConfig(_) => None,
         }
     }
@@ -276,6 +305,12 @@ impl std::error::Error for ImageExperimentError {
 impl From<DataError> for ImageExperimentError {
     fn from(e: DataError) -> Self {
         Self::Data(e)
+    }
+}
+
+impl From<CheckpointError> for ImageExperimentError {
+    fn from(e: CheckpointError) -> Self {
+        Self::Checkpoint(e)
     }
 }
 
@@ -398,7 +433,7 @@ pub struct Timing {
 pub struct SigmaRun {
     /// The initialization scale of every weight and bias.
     pub sigma: f32,
-    /// Steps taken.
+    /// Steps taken ([`ImageConfig::steps`] unless the run was interrupted).
     pub steps: u32,
     /// Training MSE at every step, before that step's update (the loss the optimizer saw).
     pub step_loss: Vec<f32>,
@@ -418,13 +453,14 @@ pub struct SigmaRun {
     pub low_to_high: bool,
     /// The bands that converged did so low to high, counting unconverged bands as last.
     pub low_to_high_so_far: bool,
-    /// Output images at [`ImageConfig::snapshot_steps`] (those within the run), then at the end.
+    /// Output images at [`ImageConfig::snapshot_steps`] (those within the run), then at the
+    /// end (not for an interrupted run).
     pub snapshots: Vec<Snapshot>,
     /// Where the training MSE first reached [`ImageConfig::match_loss`], if it did.
     pub matched: Option<MatchedPoint>,
-    /// Training MSE at the end.
+    /// Training MSE at the end (for an interrupted run: at its last observation).
     pub final_train_mse: f32,
-    /// Test MSE at the end.
+    /// Test MSE at the end (for an interrupted run: at its last observation).
     pub final_test_mse: f32,
     /// Wall time and throughput.
     pub timing: Timing,
@@ -449,8 +485,12 @@ pub struct ImageResult {
     pub parameter_count: usize,
     /// The image's spectral energy per radial band, low to high (sums to its mean square).
     pub target_band_energy: Vec<f32>,
-    /// One run per σ, in the order of [`ImageConfig::sigmas`].
+    /// One run per σ, in the order of [`ImageConfig::sigmas`]; fewer when interrupted, the
+    /// last of them then partial.
     pub runs: Vec<SigmaRun>,
+    /// The run was stopped before its end; a checkpoint can continue it.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl ImageResult {
@@ -475,6 +515,30 @@ pub fn run(
     image: &GrayImage,
     progress: &mut dyn FnMut(ProgressEvent<'_>),
 ) -> Result<ImageResult, ImageExperimentError> {
+    run_controlled(
+        config,
+        image,
+        progress,
+        Control {
+            stop: &|| false,
+            every: 0,
+            checkpoint: &mut |_| Ok(()),
+            resume: None,
+        },
+    )
+}
+
+/// [`run`], driven from outside: `control.stop` is polled after every step, and stops the run
+/// there with its results so far ([`ImageResult::interrupted`]); `control.checkpoint` receives
+/// the state every `control.every` steps (0: never), when the run stops, after each σ and at
+/// the end; and a run given `control.resume` continues that state to the same numbers as a
+/// run that never stopped. A state saved with other settings or another image is refused.
+pub fn run_controlled(
+    config: &ImageConfig,
+    image: &GrayImage,
+    progress: &mut dyn FnMut(ProgressEvent<'_>),
+    control: Control<'_, ImageState>,
+) -> Result<ImageResult, ImageExperimentError> {
     config.validate()?;
     let size = config.size;
     if image.width() != size || image.height() != size {
@@ -484,6 +548,20 @@ pub fn run(
             image.height()
         )));
     }
+    let settings = settings_key(config)?;
+    let Control {
+        stop,
+        every,
+        checkpoint,
+        resume,
+    } = control;
+    let (mut runs, mut current) = match resume {
+        Some(state) => {
+            state.check_parts(config, &settings, image)?;
+            (state.finished, state.current)
+        }
+        None => (Vec::new(), None),
+    };
     let data = Dataset::new(config, image)?;
     let mut target_spectrum = vec![Complex32::new(0.0, 0.0); size * size];
     let mut column = vec![Complex32::new(0.0, 0.0); size];
@@ -492,12 +570,46 @@ pub fn run(
     band_energy(&target_spectrum, size, &mut target_band_energy)?;
 
     let widths = config.widths();
-    let mut runs = Vec::with_capacity(config.sigmas.len());
-    for (index, &sigma) in config.sigmas.iter().enumerate() {
-        let tracker = band_tracker(&target_spectrum, size, config.bands, config.convergence)?;
-        runs.push(train_one(
-            config, &widths, &data, index, sigma, tracker, progress,
-        )?);
+    let state_with = |finished: &[SigmaRun], current: Option<SigmaState>| ImageState {
+        settings: settings.clone(),
+        image: image.pixels().to_vec(),
+        finished: finished.to_vec(),
+        current,
+    };
+    let mut interrupted = false;
+    for (index, &sigma) in config.sigmas.iter().enumerate().skip(runs.len()) {
+        let resume_run = current.take();
+        if resume_run.is_none() && index > 0 && stop() {
+            checkpoint(&state_with(&runs, None))?;
+            interrupted = true;
+            break;
+        }
+        let job = SigmaJob {
+            config,
+            widths: &widths,
+            data: &data,
+            target: &target_spectrum,
+            run: index,
+            sigma,
+        };
+        let mut save = |state: SigmaState| checkpoint(&state_with(&runs, Some(state)));
+        let mut driver = Driver {
+            stop,
+            every,
+            save: &mut save,
+        };
+        let trained = train_one(&job, resume_run, &mut driver, progress)?;
+        match trained {
+            Trained::Finished(record) => runs.push(record),
+            Trained::Stopped(record) => {
+                runs.push(record);
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    if !interrupted {
+        checkpoint(&state_with(&runs, None))?;
     }
     let parameter_count = fprinciple_core::mlp::parameter_count(&widths);
     Ok(ImageResult {
@@ -510,7 +622,14 @@ pub fn run(
         parameter_count,
         target_band_energy,
         runs,
+        interrupted,
     })
+}
+
+/// The settings as the key a checkpoint must match: JSON writes every `f32` in its shortest
+/// exact form, so equal keys mean bit-identical settings.
+fn settings_key(config: &ImageConfig) -> Result<String, ImageExperimentError> {
+    serde_json::to_string(config).map_err(|e| invalid(format!("settings as JSON: {e}")))
 }
 
 /// Inputs and targets of the whole image and of the training pixels.
@@ -569,29 +688,83 @@ fn build_trainer(
     ))
 }
 
-/// Trains one σ from the seed's draws and records everything.
-fn train_one(
-    config: &ImageConfig,
-    widths: &[usize],
-    data: &Dataset,
+/// What one σ run trains on and against.
+struct SigmaJob<'a> {
+    config: &'a ImageConfig,
+    widths: &'a [usize],
+    data: &'a Dataset,
+    /// The image's 2-D spectrum.
+    target: &'a [Complex32],
+    /// Index of the σ.
     run: usize,
     sigma: f32,
-    mut tracker: Box<dyn BandObserver + '_>,
+}
+
+/// When a σ run stops and where its checkpoints go.
+struct Driver<'a> {
+    stop: &'a dyn Fn() -> bool,
+    every: u32,
+    save: &'a mut dyn FnMut(SigmaState) -> Result<(), CheckpointError>,
+}
+
+/// How a σ run ended.
+enum Trained {
+    /// Every step was taken.
+    Finished(SigmaRun),
+    /// Stopped part-way: the measurements so far.
+    Stopped(SigmaRun),
+}
+
+/// Trains one σ from the seed's draws (or from a saved state) and records everything.
+fn train_one(
+    job: &SigmaJob<'_>,
+    resume: Option<SigmaState>,
+    driver: &mut Driver<'_>,
     progress: &mut dyn FnMut(ProgressEvent<'_>),
-) -> Result<SigmaRun, ImageExperimentError> {
+) -> Result<Trained, ImageExperimentError> {
+    let (config, data, run, sigma) = (job.config, job.data, job.run, job.sigma);
     let size = config.size;
     let cells = size * size;
-    let layers = InitScale::Normal(sigma).layers(widths);
+    let layers = InitScale::Normal(sigma).layers(job.widths);
     let mut rng = Rng::new(config.seed);
     let mut network = Network::new(
-        widths,
+        job.widths,
         config.activation,
         Activation::Identity,
         Init::PerLayer(&layers),
         &mut rng,
     )?;
-    let parameter_count = network.parameters.len();
     let mut trainer = build_trainer(&network, &config.optimizer)?;
+    let mut tracker = band_tracker(job.target, size, config.bands, config.convergence)?;
+    let (mut step, mut record, mut just_matched, mut evaluations, earlier_seconds) = match resume {
+        Some(saved) => {
+            if saved.parameters.len() != network.parameters.len() {
+                return Err(CheckpointError::Mismatch(format!(
+                    "{} saved parameters for a network of {}",
+                    saved.parameters.len(),
+                    network.parameters.len()
+                ))
+                .into());
+            }
+            network.parameters.copy_from_slice(&saved.parameters);
+            saved.optimizer.restore(trainer.optimizer_mut())?;
+            replay(
+                tracker.as_mut(),
+                job.target,
+                size,
+                config.convergence.threshold,
+                &saved.record,
+            )?;
+            (
+                saved.step,
+                saved.record,
+                saved.just_matched,
+                saved.evaluations,
+                saved.wall_seconds,
+            )
+        }
+        None => (0, SigmaRun::empty(sigma, config), false, 0, 0.0),
+    };
     let samples = Samples {
         inputs: &data.train_inputs,
         targets: &data.train_targets,
@@ -600,29 +773,6 @@ fn train_one(
     let mut outputs = vec![0.0f32; cells];
     let mut spectrum = vec![Complex32::new(0.0, 0.0); cells];
     let mut column = vec![Complex32::new(0.0, 0.0); size];
-    let mut record = SigmaRun {
-        sigma,
-        steps: config.steps,
-        step_loss: Vec::with_capacity(config.steps as usize),
-        observed_steps: Vec::new(),
-        train_mse: Vec::new(),
-        test_mse: Vec::new(),
-        band_errors: vec![Vec::new(); config.bands],
-        convergence_steps: Vec::new(),
-        convergence_order: Vec::new(),
-        low_to_high: false,
-        low_to_high_so_far: false,
-        snapshots: Vec::new(),
-        matched: None,
-        final_train_mse: f32::NAN,
-        final_test_mse: f32::NAN,
-        timing: Timing {
-            wall_seconds: 0.0,
-            steps_per_second: 0.0,
-            gflop: 0.0,
-            gflop_per_second: 0.0,
-        },
-    };
     progress(ProgressEvent::RunStarted {
         run,
         runs: config.sigmas.len(),
@@ -631,9 +781,8 @@ fn train_one(
     });
 
     let started = Instant::now();
-    let mut evaluations = 0u64;
-    let mut just_matched = false;
-    for step in 0..=config.steps {
+    let seconds = || earlier_seconds + started.elapsed().as_secs_f64();
+    let finished = loop {
         let observe = step % config.observe_every == 0 || step == config.steps;
         let snapshot = config.snapshot_steps.contains(&step) || step == config.steps;
         if observe || snapshot || just_matched {
@@ -680,7 +829,7 @@ fn train_one(
             }
         }
         if step == config.steps {
-            break;
+            break true;
         }
         let (arch, parameters) = network.split_mut();
         let loss = trainer.step(&arch, parameters, samples)?;
@@ -688,25 +837,124 @@ fn train_one(
         if record.matched.is_none() && loss <= config.match_loss {
             just_matched = true;
         }
-    }
-    let wall_seconds = started.elapsed().as_secs_f64();
-
-    record.convergence_steps = tracker.convergence_steps().to_vec();
-    record.convergence_order = tracker.convergence_order();
-    record.low_to_high = tracker.is_low_to_high();
-    record.low_to_high_so_far = tracker.is_low_to_high_so_far();
-    let p = parameter_count as f64;
-    let gflop = (6.0 * p * data.train_targets.len() as f64 * f64::from(config.steps)
-        + 2.0 * p * cells as f64 * evaluations as f64)
-        / 1e9;
-    record.timing = Timing {
-        wall_seconds,
-        steps_per_second: f64::from(config.steps) / wall_seconds.max(1e-9),
-        gflop,
-        gflop_per_second: gflop / wall_seconds.max(1e-9),
+        step += 1;
+        if step < config.steps {
+            let stopping = (driver.stop)();
+            if stopping || (driver.every > 0 && step % driver.every == 0) {
+                (driver.save)(SigmaState {
+                    step,
+                    parameters: network.parameters.clone(),
+                    optimizer: OptimizerState::capture(trainer.optimizer()),
+                    record: record.clone(),
+                    just_matched,
+                    evaluations,
+                    wall_seconds: seconds(),
+                })?;
+            }
+            if stopping {
+                break false;
+            }
+        }
     };
+    let wall_seconds = seconds();
+    let counts = (data.train_targets.len(), cells, network.parameters.len());
+    record.finish(tracker.as_ref(), step, evaluations, wall_seconds, counts);
+    if !finished {
+        return Ok(Trained::Stopped(record));
+    }
     progress(ProgressEvent::RunFinished { run, wall_seconds });
-    Ok(record)
+    Ok(Trained::Finished(record))
+}
+
+impl SigmaRun {
+    /// A run of `sigma` with nothing measured yet.
+    fn empty(sigma: f32, config: &ImageConfig) -> Self {
+        SigmaRun {
+            sigma,
+            steps: 0,
+            step_loss: Vec::with_capacity(config.steps as usize),
+            observed_steps: Vec::new(),
+            train_mse: Vec::new(),
+            test_mse: Vec::new(),
+            band_errors: vec![Vec::new(); config.bands],
+            convergence_steps: Vec::new(),
+            convergence_order: Vec::new(),
+            low_to_high: false,
+            low_to_high_so_far: false,
+            snapshots: Vec::new(),
+            matched: None,
+            final_train_mse: f32::NAN,
+            final_test_mse: f32::NAN,
+            timing: Timing {
+                wall_seconds: 0.0,
+                steps_per_second: 0.0,
+                gflop: 0.0,
+                gflop_per_second: 0.0,
+            },
+        }
+    }
+
+    /// Fills in what follows from the measurements after `steps` steps: convergence, the
+    /// final errors (those of the last observation when the run stopped early) and the
+    /// throughput. `counts` are the training pixels, all pixels and the parameters.
+    fn finish(
+        &mut self,
+        tracker: &dyn BandObserver,
+        steps: u32,
+        evaluations: u64,
+        wall_seconds: f64,
+        (train_pixels, cells, parameters): (usize, usize, usize),
+    ) {
+        self.steps = steps;
+        self.convergence_steps = tracker.convergence_steps().to_vec();
+        self.convergence_order = tracker.convergence_order();
+        self.low_to_high = tracker.is_low_to_high();
+        self.low_to_high_so_far = tracker.is_low_to_high_so_far();
+        if self.final_train_mse.is_nan() {
+            self.final_train_mse = self.train_mse.last().copied().unwrap_or(f32::NAN);
+            self.final_test_mse = self.test_mse.last().copied().unwrap_or(f32::NAN);
+        }
+        let p = parameters as f64;
+        let gflop = (6.0 * p * train_pixels as f64 * f64::from(steps)
+            + 2.0 * p * cells as f64 * evaluations as f64)
+            / 1e9;
+        self.timing = Timing {
+            wall_seconds,
+            steps_per_second: f64::from(steps) / wall_seconds.max(1e-9),
+            gflop,
+            gflop_per_second: gflop / wall_seconds.max(1e-9),
+        };
+    }
+}
+
+/// Rebuilds a fresh tracker's convergence bookkeeping from the band errors `record` holds.
+///
+/// The core keeps that bookkeeping private, and it depends only on whether each recorded
+/// error was below the threshold. Observing, at each recorded step, a spectrum equal to the
+/// image's in the bands that were below (error 0) and infinite in the others (error ∞) replays
+/// the same decisions through the core's own code.
+fn replay(
+    tracker: &mut dyn BandObserver,
+    target: &[Complex32],
+    size: usize,
+    threshold: f32,
+    record: &SigmaRun,
+) -> Result<(), ImageExperimentError> {
+    let bands = record.band_errors.len();
+    let mut spectrum = vec![Complex32::new(0.0, 0.0); target.len()];
+    for (o, &step) in record.observed_steps.iter().enumerate() {
+        for (i, (cell, &y)) in spectrum.iter_mut().zip(target).enumerate() {
+            let band = radial_band(i % size, i / size, size, bands);
+            let error = record.band_errors.get(band).and_then(|row| row.get(o));
+            *cell = if error.is_some_and(|&e| e < threshold) {
+                y
+            } else {
+                Complex32::new(f32::INFINITY, 0.0)
+            };
+        }
+        tracker.observe_spectrum(step, &spectrum)?;
+    }
+    Ok(())
 }
 
 /// The core's [`BandTracker`] with its band count chosen at run time.
@@ -717,6 +965,11 @@ trait BandObserver {
         output: &[f32],
         spectrum: &mut [Complex32],
         column: &mut [Complex32],
+    ) -> fprinciple_core::Result<()>;
+    fn observe_spectrum(
+        &mut self,
+        step: u32,
+        spectrum: &[Complex32],
     ) -> fprinciple_core::Result<()>;
     fn errors(&self) -> &[f32];
     fn convergence_steps(&self) -> &[Option<u32>];
@@ -734,6 +987,13 @@ impl<const B: usize> BandObserver for BandTracker<'_, B> {
         column: &mut [Complex32],
     ) -> fprinciple_core::Result<()> {
         BandTracker::observe(self, step, output, spectrum, column)
+    }
+    fn observe_spectrum(
+        &mut self,
+        step: u32,
+        spectrum: &[Complex32],
+    ) -> fprinciple_core::Result<()> {
+        BandTracker::observe_spectrum(self, step, spectrum)
     }
     fn errors(&self) -> &[f32] {
         BandTracker::errors(self)
@@ -768,6 +1028,281 @@ fn band_tracker(
         };
     }
     Ok(dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+// ---------------------------------------------------------------------------------------------
+
+/// Everything that decides the rest of an image run, as [`run_controlled`] hands it to its
+/// checkpoints and takes it back to resume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageState {
+    /// The settings as JSON: a resumed run must have exactly these.
+    pub settings: String,
+    /// The target image, `S×S` row-major: a run resumes on these very pixels.
+    pub image: Vec<f32>,
+    /// The σ runs finished so far, in order.
+    pub finished: Vec<SigmaRun>,
+    /// The σ run in progress (the next in order), if it has begun.
+    pub current: Option<SigmaState>,
+}
+
+/// A σ run stopped between two steps. (Its network starts from the seed's draws, and full
+/// batches draw nothing at random, so no generator state is needed.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigmaState {
+    /// Steps taken: the next step's evaluation and update come next.
+    pub step: u32,
+    /// The network's parameters.
+    pub parameters: Vec<f32>,
+    /// The optimizer's state.
+    pub optimizer: OptimizerState,
+    /// The measurements so far; the band tracker is rebuilt from them.
+    pub record: SigmaRun,
+    /// The last step's loss reached [`ImageConfig::match_loss`]: the next evaluation is the
+    /// matched point.
+    pub just_matched: bool,
+    /// Full-image evaluations so far (for the throughput).
+    pub evaluations: u64,
+    /// Seconds of training so far.
+    pub wall_seconds: f64,
+}
+
+impl ImageState {
+    /// Whether every σ has been trained.
+    pub fn is_complete(&self, config: &ImageConfig) -> bool {
+        self.current.is_none() && self.finished.len() >= config.sigmas.len()
+    }
+
+    /// Refuses a state that does not belong to a run of `config` on `image`, or whose parts do
+    /// not fit each other (which would make the records unusable).
+    pub fn check(
+        &self,
+        config: &ImageConfig,
+        image: &GrayImage,
+    ) -> Result<(), ImageExperimentError> {
+        let settings = settings_key(config)?;
+        self.check_parts(config, &settings, image)?;
+        Ok(())
+    }
+
+    fn check_parts(
+        &self,
+        config: &ImageConfig,
+        settings: &str,
+        image: &GrayImage,
+    ) -> Result<(), CheckpointError> {
+        let mismatch = |why: String| Err(CheckpointError::Mismatch(why));
+        if self.settings != settings {
+            return mismatch(format!(
+                "it was saved with other settings ({}) than these ({settings})",
+                self.settings
+            ));
+        }
+        let same_image = self.image.len() == image.pixels().len()
+            && self
+                .image
+                .iter()
+                .zip(image.pixels())
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        if !same_image {
+            return mismatch("it was saved for another image".into());
+        }
+        let started = self.finished.len() + usize::from(self.current.is_some());
+        if started > config.sigmas.len() {
+            return mismatch(format!(
+                "{started} σ runs for {} σ values",
+                config.sigmas.len()
+            ));
+        }
+        let expected_steps = self.finished.iter().map(|_| config.steps);
+        for ((run, sigma), steps) in self.finished.iter().zip(&config.sigmas).zip(expected_steps) {
+            run.check(config, *sigma, steps)?;
+        }
+        if let Some(current) = &self.current {
+            let sigma = config.sigmas[self.finished.len()];
+            if !(1..config.steps).contains(&current.step) {
+                return mismatch(format!(
+                    "stopped at step {} of a run of {} steps",
+                    current.step, config.steps
+                ));
+            }
+            current.record.check(config, sigma, current.step)?;
+        }
+        Ok(())
+    }
+}
+
+impl SigmaRun {
+    /// Refuses records whose lengths do not fit `steps` steps of `sigma` under `config`.
+    fn check(&self, config: &ImageConfig, sigma: f32, steps: u32) -> Result<(), CheckpointError> {
+        let observations = self.observed_steps.len();
+        let fits = self.sigma.to_bits() == sigma.to_bits()
+            && self.step_loss.len() == steps as usize
+            && self.train_mse.len() == observations
+            && self.test_mse.len() == observations
+            && self.band_errors.len() == config.bands
+            && self.band_errors.iter().all(|b| b.len() == observations)
+            && self.observed_steps.iter().all(|&s| s <= steps)
+            && self
+                .snapshots
+                .iter()
+                .all(|s| s.pixels.len() == config.size * config.size);
+        if fits {
+            Ok(())
+        } else {
+            Err(CheckpointError::Mismatch(format!(
+                "the saved records of σ = {} do not fit {steps} steps of σ = {sigma} with {} bands \
+                 on a {}×{} image",
+                self.sigma, config.bands, config.size, config.size
+            )))
+        }
+    }
+}
+
+impl Encode for ImageState {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.settings);
+        out.put(&self.image);
+        out.put(&self.finished);
+        out.put(&self.current);
+    }
+}
+
+impl Decode for ImageState {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(ImageState {
+            settings: input.get()?,
+            image: input.get()?,
+            finished: input.get()?,
+            current: input.get()?,
+        })
+    }
+}
+
+impl Encode for SigmaState {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.step);
+        out.put(&self.parameters);
+        out.put(&self.optimizer);
+        out.put(&self.record);
+        out.put(&self.just_matched);
+        out.put(&self.evaluations);
+        out.put(&self.wall_seconds);
+    }
+}
+
+impl Decode for SigmaState {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(SigmaState {
+            step: input.get()?,
+            parameters: input.get()?,
+            optimizer: input.get()?,
+            record: input.get()?,
+            just_matched: input.get()?,
+            evaluations: input.get()?,
+            wall_seconds: input.get()?,
+        })
+    }
+}
+
+impl Encode for SigmaRun {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.sigma);
+        out.put(&self.steps);
+        out.put(&self.step_loss);
+        out.put(&self.observed_steps);
+        out.put(&self.train_mse);
+        out.put(&self.test_mse);
+        out.put(&self.band_errors);
+        out.put(&self.convergence_steps);
+        out.put(&self.convergence_order);
+        out.put(&self.low_to_high);
+        out.put(&self.low_to_high_so_far);
+        out.put(&self.snapshots);
+        out.put(&self.matched);
+        out.put(&self.final_train_mse);
+        out.put(&self.final_test_mse);
+        out.put(&self.timing);
+    }
+}
+
+impl Decode for SigmaRun {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(SigmaRun {
+            sigma: input.get()?,
+            steps: input.get()?,
+            step_loss: input.get()?,
+            observed_steps: input.get()?,
+            train_mse: input.get()?,
+            test_mse: input.get()?,
+            band_errors: input.get()?,
+            convergence_steps: input.get()?,
+            convergence_order: input.get()?,
+            low_to_high: input.get()?,
+            low_to_high_so_far: input.get()?,
+            snapshots: input.get()?,
+            matched: input.get()?,
+            final_train_mse: input.get()?,
+            final_test_mse: input.get()?,
+            timing: input.get()?,
+        })
+    }
+}
+
+impl Encode for Snapshot {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.step);
+        out.put(&self.pixels);
+    }
+}
+
+impl Decode for Snapshot {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(Snapshot {
+            step: input.get()?,
+            pixels: input.get()?,
+        })
+    }
+}
+
+impl Encode for MatchedPoint {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.step);
+        out.put(&self.train_mse);
+        out.put(&self.test_mse);
+    }
+}
+
+impl Decode for MatchedPoint {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(MatchedPoint {
+            step: input.get()?,
+            train_mse: input.get()?,
+            test_mse: input.get()?,
+        })
+    }
+}
+
+impl Encode for Timing {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.wall_seconds);
+        out.put(&self.steps_per_second);
+        out.put(&self.gflop);
+        out.put(&self.gflop_per_second);
+    }
+}
+
+impl Decode for Timing {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(Timing {
+            wall_seconds: input.get()?,
+            steps_per_second: input.get()?,
+            gflop: input.get()?,
+            gflop_per_second: input.get()?,
+        })
+    }
 }
 
 /// Writes `metrics.csv` (one row per σ and observation) and the figures into `dir`.
@@ -862,17 +1397,19 @@ pub fn save(
             images: imgs,
         })
         .collect();
-    plot::image_grid(
-        &dir.file("snapshots"),
-        "The network's image during training",
-        &rows,
-    )?;
-    figures.push(FigureRef::new(
-        dir.file("snapshots.png"),
-        "The network's output on every pixel at several steps, one row per σ: the small \
-         initialization draws the coarse outline first; the large one fills the unseen \
-         columns with noise.",
-    ));
+    if rows.iter().any(|r| !r.images.is_empty()) {
+        plot::image_grid(
+            &dir.file("snapshots"),
+            "The network's image during training",
+            &rows,
+        )?;
+        figures.push(FigureRef::new(
+            dir.file("snapshots.png"),
+            "The network's output on every pixel at several steps, one row per σ: the small \
+             initialization draws the coarse outline first; the large one fills the unseen \
+             columns with noise.",
+        ));
+    }
 
     let band_labels: Vec<String> = (0..bands).map(|b| format!("band {b}")).collect();
     for run in &result.runs {
@@ -936,6 +1473,21 @@ pub fn save(
             ),
         ),
     ];
+    if result.interrupted {
+        let steps = result.config.steps;
+        let finished = result.runs.iter().filter(|r| r.steps == steps).count();
+        let mut text = format!(
+            "{finished} of {} σ runs finished",
+            result.config.sigmas.len()
+        );
+        if let Some(r) = result.runs.iter().find(|r| r.steps < steps) {
+            text.push_str(&format!(
+                "; σ = {} stopped after {} of {steps} steps",
+                r.sigma, r.steps
+            ));
+        }
+        lines.push(("interrupted".into(), text));
+    }
     for r in &result.runs {
         lines.push((
             format!("σ = {}", r.sigma),
@@ -971,6 +1523,7 @@ pub fn save(
     }
     let results = serde_json::json!({
         "size": size,
+        "steps_run": result.runs.iter().map(|r| r.steps).collect::<Vec<_>>(),
         "matched_test_mse_small_sigma": matched.map(|m| m.0),
         "matched_test_mse_large_sigma": matched.map(|m| m.1),
         "runs": result.runs.iter().map(|r| serde_json::json!({
@@ -985,7 +1538,11 @@ pub fn save(
         })).collect::<Vec<_>>(),
     });
     Ok(Outcome {
-        status: RunStatus::Completed,
+        status: if result.interrupted {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Completed
+        },
         results,
         lines,
         figures,

@@ -31,6 +31,9 @@ use fprinciple_core::tracker::{ConvergenceRule, SpectralTracker, TrackerSettings
 use fprinciple_core::train::{BatchBuffers, Samples};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{
+    CheckpointError, Control, Decode, Decoder, Encode, Encoder, Fingerprint, OptimizerState,
+};
 use crate::data::idx::Dataset;
 use crate::network::{self, HostTrainer, InitScale, Network, OptimizerConfig};
 
@@ -130,34 +133,43 @@ impl MnistConfig {
         }
     }
 
-    /// Checks every setting against the others; the error names the first bad one.
+    /// Checks every setting against the others before anything runs; the error names the
+    /// first bad one (its flag, where it has one) and the valid range.
     pub fn validate(&self) -> Result<(), MnistError> {
         let bad = |what: String| Err(MnistError::InvalidConfig(what));
-        if self.widths.len() < 2 || self.widths.contains(&0) {
+        if self.widths.len() < 2 || self.widths.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
             return bad(format!(
-                "widths {:?}: need at least an input and an output width, none zero",
+                "--widths: need an input and an output width and any hidden ones, each from 1 \
+                 to {MAX_WIDTH}, got {:?}",
                 self.widths
             ));
         }
+        if self.gains.is_empty() || self.gains.iter().any(|g| !(g.is_finite() && *g > 0.0)) {
+            return bad(format!(
+                "--gains: need one or more gains, each finite and > 0, got {:?}",
+                self.gains
+            ));
+        }
+        if self.epochs == 0 || self.epochs > u32::MAX as usize {
+            return bad(format!(
+                "--epochs: need 1 to {}, got {}",
+                u32::MAX,
+                self.epochs
+            ));
+        }
         if self.batch_size == 0 {
-            return bad("batch size must be at least 1".into());
+            return bad("--batch-size: need at least 1, got 0".into());
         }
-        if self.gains.is_empty() {
-            return bad("no gains to compare".into());
+        if let Some(n) = self.train_samples.filter(|&n| n < 2) {
+            return bad(format!(
+                "--train-samples: need at least 2 (the filter compares samples), got {n}"
+            ));
         }
-        if let Some(g) = self.gains.iter().find(|g| !(g.is_finite() && **g > 0.0)) {
-            return bad(format!("gain {g} must be positive and finite"));
+        if self.test_samples == Some(0) {
+            return bad("--test-samples: need at least 1, got 0".into());
         }
-        if self.train_samples == Some(0) || self.test_samples == Some(0) {
-            return bad("train_samples and test_samples must be at least 1 when given".into());
-        }
-        let lr = match self.optimizer {
-            OptimizerConfig::Adam { learning_rate } => learning_rate,
-            OptimizerConfig::Sgd { learning_rate, .. } => learning_rate,
-        };
-        if !(lr.is_finite() && lr > 0.0) {
-            return bad(format!("learning rate {lr} must be positive and finite"));
-        }
+        crate::experiments::freq_order::validate_optimizer(&self.optimizer)
+            .map_err(|e| MnistError::InvalidConfig(e.to_string()))?;
         self.projection.validate(self.classes())?;
         self.filtering.validate()
     }
@@ -167,6 +179,9 @@ impl MnistConfig {
         self.widths.last().copied().unwrap_or(0)
     }
 }
+
+/// Widest layer accepted (as for the 1-D experiments' `--widths`).
+pub const MAX_WIDTH: usize = 1 << 16;
 
 /// Epochs of [`MnistConfig::quick`].
 pub const QUICK_EPOCHS: usize = 6;
@@ -262,7 +277,7 @@ impl ProjectionConfig {
             ));
         }
         if self.power_iterations == 0 {
-            return bad("power_iterations must be at least 1".into());
+            return bad("projection power_iterations must be at least 1".into());
         }
         Ok(())
     }
@@ -346,14 +361,17 @@ pub enum MnistError {
         /// The share at the largest δ tried.
         at_largest: f32,
     },
+    /// A checkpoint could not be written, or does not fit the run it should continue.
+    Checkpoint(CheckpointError),
 }
 
 impl fmt::Display for MnistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MnistError::InvalidConfig(what) => write!(f, "invalid MNIST setting: {what}"),
+            MnistError::InvalidConfig(what) => write!(f, "{what}"),
             MnistError::InvalidData(what) => write!(f, "MNIST data unusable: {what}"),
             MnistError::Core { during, error } => write!(f, "{during}: {error}"),
+            MnistError::Checkpoint(e) => write!(f, "{e}"),
             MnistError::DeltaSearch {
                 target,
                 at_smallest,
@@ -371,6 +389,7 @@ impl std::error::Error for MnistError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             MnistError::Core { error, .. } => Some(error),
+            MnistError::Checkpoint(e) => Some(e),
             _ => None,
         }
     }
@@ -398,12 +417,16 @@ pub struct MnistResult {
     pub projection: ProjectionSummary,
     /// The filter shared by every gain.
     pub filtering: FilterSummary,
-    /// One run per gain, in the configuration's order.
+    /// One run per gain, in the configuration's order; fewer when interrupted, the last of
+    /// them then partial.
     pub runs: Vec<GainRun>,
     /// Seconds spent on `p₁`, the spectra and the δ search before training.
     pub prepare_seconds: f64,
-    /// Seconds of the whole run.
+    /// Seconds of the whole run (every part of a resumed one).
     pub wall_seconds: f64,
+    /// The run was stopped before its end; a checkpoint can continue it.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl MnistResult {
@@ -607,10 +630,51 @@ pub fn run(
     test: &Dataset,
     progress: &mut dyn FnMut(ProgressEvent),
 ) -> Result<MnistResult, MnistError> {
+    run_controlled(
+        config,
+        train,
+        test,
+        progress,
+        Control {
+            stop: &|| false,
+            every: 0,
+            checkpoint: &mut |_| Ok(()),
+            resume: None,
+        },
+    )
+}
+
+/// [`run`], driven from outside: `control.stop` is polled after every epoch, and stops the run
+/// there with its results so far ([`MnistResult::interrupted`]); `control.checkpoint` receives
+/// the state every `control.every` epochs (0: never), when the run stops, after each gain and
+/// at the end; and a run given `control.resume` continues that state to the same numbers as a
+/// run that never stopped. A state saved with other settings or other data is refused.
+pub fn run_controlled(
+    config: &MnistConfig,
+    train: &Dataset,
+    test: &Dataset,
+    progress: &mut dyn FnMut(ProgressEvent),
+    control: Control<'_, MnistState>,
+) -> Result<MnistResult, MnistError> {
     let started = Instant::now();
     config.validate()?;
     let train = Split::new("training", train, config.train_samples, config)?;
     let test = Split::new("test", test, config.test_samples, config)?;
+    let settings = settings_key(config)?;
+    let data = fingerprint(&train, &test);
+    let Control {
+        stop,
+        every,
+        checkpoint,
+        resume,
+    } = control;
+    let (mut runs, mut current, earlier_seconds) = match resume {
+        Some(state) => {
+            state.check_parts(config, &settings, data)?;
+            (state.finished, state.current, state.seconds)
+        }
+        None => (Vec::new(), None, 0.0),
+    };
     let analysis = Analysis::prepare(config, &train)?;
     let prepare_seconds = started.elapsed().as_secs_f64();
     progress(ProgressEvent::Prepared {
@@ -620,15 +684,54 @@ pub fn run(
         peaks: analysis.projection.peaks.len(),
     });
 
-    let mut runs = Vec::with_capacity(config.gains.len());
-    for (index, &gain) in config.gains.iter().enumerate() {
-        let run = train_gain(config, gain, index, &train, &test, &analysis, progress)?;
-        progress(ProgressEvent::RunFinished {
+    let seconds = || earlier_seconds + started.elapsed().as_secs_f64();
+    let state_with = |finished: &[GainRun], current: Option<GainState>| MnistState {
+        settings: settings.clone(),
+        data,
+        finished: finished.to_vec(),
+        current,
+        seconds: seconds(),
+    };
+    let mut interrupted = false;
+    for (index, &gain) in config.gains.iter().enumerate().skip(runs.len()) {
+        let resume_gain = current.take();
+        if resume_gain.is_none() && index > 0 && stop() {
+            checkpoint(&state_with(&runs, None)).map_err(MnistError::Checkpoint)?;
+            interrupted = true;
+            break;
+        }
+        let job = GainJob {
+            config,
             gain,
-            train_accuracy: run.final_train_accuracy,
-            test_accuracy: run.final_test_accuracy,
-        });
-        runs.push(run);
+            index,
+            train: &train,
+            test: &test,
+            analysis: &analysis,
+        };
+        let mut save = |state: GainState| checkpoint(&state_with(&runs, Some(state)));
+        let mut driver = Driver {
+            stop,
+            every,
+            save: &mut save,
+        };
+        match train_gain(&job, resume_gain, &mut driver, progress)? {
+            Trained::Finished(run) => {
+                progress(ProgressEvent::RunFinished {
+                    gain,
+                    train_accuracy: run.final_train_accuracy,
+                    test_accuracy: run.final_test_accuracy,
+                });
+                runs.push(run);
+            }
+            Trained::Stopped(run) => {
+                runs.push(run);
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    if !interrupted {
+        checkpoint(&state_with(&runs, None)).map_err(MnistError::Checkpoint)?;
     }
     Ok(MnistResult {
         config: config.clone(),
@@ -638,8 +741,36 @@ pub fn run(
         filtering: analysis.filtering,
         runs,
         prepare_seconds,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds: seconds(),
+        interrupted,
     })
+}
+
+/// The settings as the key a checkpoint must match: JSON writes every `f32` in its shortest
+/// exact form, so equal keys mean bit-identical settings.
+fn settings_key(config: &MnistConfig) -> Result<String, MnistError> {
+    serde_json::to_string(config)
+        .map_err(|e| MnistError::InvalidConfig(format!("settings as JSON: {e}")))
+}
+
+/// A fingerprint of the samples a run uses.
+fn fingerprint(train: &Split<'_>, test: &Split<'_>) -> u64 {
+    Fingerprint::default()
+        .floats(train.inputs)
+        .bytes(train.labels)
+        .floats(test.inputs)
+        .bytes(test.labels)
+        .value()
+}
+
+/// Checks that the data fit the settings (input width, labels below the output width, at
+/// least one sample), with a message that names the flag: what [`run`] checks first, for a
+/// caller that wants to refuse bad settings before it starts anything.
+pub fn check_data(config: &MnistConfig, train: &Dataset, test: &Dataset) -> Result<(), MnistError> {
+    config.validate()?;
+    Split::new("training", train, config.train_samples, config)?;
+    Split::new("test", test, config.test_samples, config)?;
+    Ok(())
 }
 
 /// Inputs, one-hot targets and labels of the samples a run uses.
@@ -663,16 +794,17 @@ impl<'a> Split<'a> {
         }
         let width = data.pixels_per_image();
         if width != config.widths[0] {
-            return Err(MnistError::InvalidData(format!(
-                "{name} images have {width} pixels but the network's input width is {}",
+            return Err(MnistError::InvalidConfig(format!(
+                "--widths: the input width must be the {width} pixels of the {name} images, got {}",
                 config.widths[0]
             )));
         }
         let classes = config.classes();
         let labels = &data.labels()[..len];
         if let Some(&label) = labels.iter().find(|&&l| usize::from(l) >= classes) {
-            return Err(MnistError::InvalidData(format!(
-                "{name} label {label} is not below the network's {classes} outputs"
+            return Err(MnistError::InvalidConfig(format!(
+                "--widths: {name} label {label} is not below the network's {classes} outputs \
+                 (the last width)"
             )));
         }
         Ok(Split {
@@ -800,20 +932,45 @@ fn build_trainer(network: &Network, config: &MnistConfig) -> Result<HostTrainer,
         .map_err(core_err("building the trainer"))
 }
 
-/// Trains the network of one gain and measures it after every epoch.
-fn train_gain(
-    config: &MnistConfig,
+/// What one gain trains on and is measured against.
+struct GainJob<'a> {
+    config: &'a MnistConfig,
     gain: f32,
+    /// Index of the gain in the configuration.
     index: usize,
-    train: &Split<'_>,
-    test: &Split<'_>,
-    analysis: &Analysis,
+    train: &'a Split<'a>,
+    test: &'a Split<'a>,
+    analysis: &'a Analysis,
+}
+
+/// When a gain's training stops and where its checkpoints go.
+struct Driver<'a> {
+    stop: &'a dyn Fn() -> bool,
+    every: u32,
+    save: &'a mut dyn FnMut(GainState) -> Result<(), CheckpointError>,
+}
+
+/// How a gain's training ended.
+enum Trained {
+    /// Every epoch was trained.
+    Finished(GainRun),
+    /// Stopped part-way: the epochs so far.
+    Stopped(GainRun),
+}
+
+/// Trains the network of one gain (from the seed, or from a saved state) and measures it after
+/// every epoch.
+fn train_gain(
+    job: &GainJob<'_>,
+    resume: Option<GainState>,
+    driver: &mut Driver<'_>,
     progress: &mut dyn FnMut(ProgressEvent),
-) -> Result<GainRun, MnistError> {
+) -> Result<Trained, MnistError> {
+    let (config, train, test) = (job.config, job.train, job.test);
     let classes = config.classes();
     let dim = config.widths[0];
     let mut rng = Rng::new(config.seed);
-    let layers = InitScale::LeCunGain(gain).layers(&config.widths);
+    let layers = InitScale::LeCunGain(job.gain).layers(&config.widths);
     let mut net = Network::new(
         &config.widths,
         Activation::Tanh,
@@ -823,28 +980,55 @@ fn train_gain(
     )
     .map_err(core_err("initializing the network"))?;
     let mut trainer = build_trainer(&net, config)?;
-    let mut tracker = analysis.tracker.clone();
-    let mut eval = Evaluator::new(train.len, test.len, classes, analysis);
+    let mut tracker = job.analysis.tracker.clone();
+    let mut eval = Evaluator::new(train.len, test.len, classes, job.analysis);
 
     let batch = config.batch_size.min(train.len);
     let mut order = vec![0u32; train.len];
     let mut batch_inputs = vec![0.0; batch * dim];
     let mut batch_targets = vec![0.0; batch * classes];
-    let (mut train_seconds, mut eval_seconds) = (0.0, 0.0);
 
     let (arch, params) = net.split_mut();
-    let clock = Instant::now();
-    let mut records = vec![eval.measure(
-        config,
-        &mut trainer,
-        (&arch, params),
-        (train, test),
-        (0, None),
-        tracker.as_mut(),
-    )?];
-    eval_seconds += clock.elapsed().as_secs_f64();
+    let (mut records, mut train_seconds, mut eval_seconds) = match resume {
+        Some(saved) => {
+            if saved.parameters.len() != params.len() {
+                return Err(MnistError::Checkpoint(CheckpointError::Mismatch(format!(
+                    "{} saved parameters for a network of {}",
+                    saved.parameters.len(),
+                    params.len()
+                ))));
+            }
+            params.copy_from_slice(&saved.parameters);
+            saved
+                .optimizer
+                .restore(trainer.optimizer_mut())
+                .map_err(MnistError::Checkpoint)?;
+            rng = Rng::from_state(saved.rng.0, saved.rng.1);
+            if let Some(tracker) = tracker.as_mut() {
+                replay(
+                    tracker,
+                    job.analysis.projection.frequencies.len(),
+                    &saved.records,
+                )?;
+            }
+            (saved.records, saved.train_seconds, saved.eval_seconds)
+        }
+        None => {
+            let clock = Instant::now();
+            let first = eval.measure(
+                config,
+                &mut trainer,
+                (&arch, params),
+                (train, test),
+                (0, None),
+                tracker.as_mut(),
+            )?;
+            (vec![first], 0.0, clock.elapsed().as_secs_f64())
+        }
+    };
 
-    for epoch in 1..=config.epochs {
+    let done = records.len().saturating_sub(1);
+    for epoch in done + 1..=config.epochs {
         let clock = Instant::now();
         let buffers = BatchBuffers {
             order: &mut order,
@@ -868,30 +1052,101 @@ fn train_gain(
         )?;
         eval_seconds += clock.elapsed().as_secs_f64();
         progress(ProgressEvent::Epoch {
-            gain,
-            run: index,
+            gain: job.gain,
+            run: job.index,
             epochs: config.epochs,
             record: record.clone(),
             samples_per_second: train.len as f64 / seconds.max(f64::MIN_POSITIVE),
         });
         records.push(record);
+        if epoch < config.epochs {
+            let stopping = (driver.stop)();
+            if stopping || (driver.every > 0 && epoch % driver.every as usize == 0) {
+                (driver.save)(GainState {
+                    parameters: params.to_vec(),
+                    optimizer: OptimizerState::capture(trainer.optimizer()),
+                    rng: rng.state(),
+                    records: records.clone(),
+                    train_seconds,
+                    eval_seconds,
+                })
+                .map_err(MnistError::Checkpoint)?;
+            }
+            if stopping {
+                let run = gain_run(
+                    job.gain,
+                    records,
+                    tracker.as_ref(),
+                    train.len,
+                    (train_seconds, eval_seconds),
+                );
+                return Ok(Trained::Stopped(run));
+            }
+        }
     }
+    let run = gain_run(
+        job.gain,
+        records,
+        tracker.as_ref(),
+        train.len,
+        (train_seconds, eval_seconds),
+    );
+    Ok(Trained::Finished(run))
+}
 
+/// The record of a gain from its epochs so far.
+fn gain_run(
+    gain: f32,
+    records: Vec<EpochRecord>,
+    tracker: Option<&SpectralTracker<MAX_PEAKS>>,
+    samples: usize,
+    (train_seconds, eval_seconds): (f64, f64),
+) -> GainRun {
     let last = records.last().cloned();
-    Ok(GainRun {
+    let epochs_trained = records.len().saturating_sub(1);
+    GainRun {
         gain,
         final_train_accuracy: last.as_ref().map_or(f32::NAN, |r| r.train_accuracy),
         final_test_accuracy: last.as_ref().map_or(f32::NAN, |r| r.test_accuracy),
         epochs: records,
-        convergence_epochs: tracker
-            .as_ref()
-            .map_or_else(Vec::new, |t| t.convergence_steps().to_vec()),
-        low_to_high: tracker.as_ref().is_some_and(|t| t.is_low_to_high()),
+        convergence_epochs: tracker.map_or_else(Vec::new, |t| t.convergence_steps().to_vec()),
+        low_to_high: tracker.is_some_and(|t| t.is_low_to_high()),
         train_seconds,
         eval_seconds,
-        samples_per_second: (train.len * config.epochs) as f64
+        samples_per_second: (samples * epochs_trained) as f64
             / train_seconds.max(f64::MIN_POSITIVE),
-    })
+    }
+}
+
+/// Rebuilds a fresh tracker's convergence bookkeeping from the `Δ_F` the epochs recorded.
+///
+/// The core keeps that bookkeeping private, and it depends only on whether each recorded
+/// `Δ_F` was below the threshold. Observing, at each recorded epoch, a spectrum equal to the
+/// label spectrum at the peaks that were below (`Δ_F` = 0) and infinite at the others
+/// (`Δ_F` = ∞) replays the same decisions through the core's own code.
+fn replay(
+    tracker: &mut SpectralTracker<MAX_PEAKS>,
+    frequencies: usize,
+    records: &[EpochRecord],
+) -> Result<(), MnistError> {
+    let threshold = tracker.rule().threshold;
+    let peaks: Vec<Peak> = tracker.peaks().to_vec();
+    let mut spectrum = vec![Complex32::new(0.0, 0.0); frequencies];
+    for record in records {
+        for (i, peak) in peaks.iter().enumerate() {
+            if let Some(cell) = spectrum.get_mut(peak.bin) {
+                *cell = if record.delta_f.get(i).is_some_and(|&e| e < threshold) {
+                    peak.value
+                } else {
+                    Complex32::new(f32::INFINITY, 0.0)
+                };
+            }
+        }
+        tracker
+            .observe_spectrum(record.epoch, &spectrum)
+            .map_err(core_err("replaying the spectral tracker"))?;
+    }
+    Ok(())
 }
 
 /// Buffers for measuring a network after an epoch.
@@ -1532,6 +1787,224 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     sums.iter().sum::<f32>() + tail
 }
 
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+// ---------------------------------------------------------------------------------------------
+
+/// Everything that decides the rest of an MNIST run, as [`run_controlled`] hands it to its
+/// checkpoints and takes it back to resume. (`p₁`, the label spectrum and δ are computed again
+/// from the data: the same data and settings give the same numbers.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct MnistState {
+    /// The settings as JSON: a resumed run must have exactly these.
+    pub settings: String,
+    /// A fingerprint of the training and test samples used: a resumed run must see the same.
+    pub data: u64,
+    /// The gains finished so far, in order.
+    pub finished: Vec<GainRun>,
+    /// The gain in progress (the next in order), if it has begun.
+    pub current: Option<GainState>,
+    /// Seconds the run has taken so far.
+    pub seconds: f64,
+}
+
+/// A gain stopped between two epochs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GainState {
+    /// The network's parameters.
+    pub parameters: Vec<f32>,
+    /// The optimizer's state.
+    pub optimizer: OptimizerState,
+    /// The generator that shuffles the mini-batches ([`Rng::state`]).
+    pub rng: (u64, Option<u64>),
+    /// One record per epoch so far, from epoch 0: the position is `records.len() − 1` epochs.
+    pub records: Vec<EpochRecord>,
+    /// Seconds of training so far.
+    pub train_seconds: f64,
+    /// Seconds of evaluation so far.
+    pub eval_seconds: f64,
+}
+
+impl MnistState {
+    /// Whether every gain has been trained.
+    pub fn is_complete(&self, config: &MnistConfig) -> bool {
+        self.current.is_none() && self.finished.len() >= config.gains.len()
+    }
+
+    /// Refuses a state that does not belong to a run of `config` on `train` and `test`, or
+    /// whose parts do not fit each other.
+    pub fn check(
+        &self,
+        config: &MnistConfig,
+        train: &Dataset,
+        test: &Dataset,
+    ) -> Result<(), MnistError> {
+        let train = Split::new("training", train, config.train_samples, config)?;
+        let test = Split::new("test", test, config.test_samples, config)?;
+        self.check_parts(config, &settings_key(config)?, fingerprint(&train, &test))
+    }
+
+    fn check_parts(
+        &self,
+        config: &MnistConfig,
+        settings: &str,
+        data: u64,
+    ) -> Result<(), MnistError> {
+        let mismatch = |why: String| Err(MnistError::Checkpoint(CheckpointError::Mismatch(why)));
+        if self.settings != settings {
+            return mismatch(format!(
+                "it was saved with other settings ({}) than these ({settings})",
+                self.settings
+            ));
+        }
+        if self.data != data {
+            return mismatch("it was saved for other training or test data".into());
+        }
+        let started = self.finished.len() + usize::from(self.current.is_some());
+        if started > config.gains.len() {
+            return mismatch(format!(
+                "{started} gains for {} in the settings",
+                config.gains.len()
+            ));
+        }
+        let numbered = |records: &[EpochRecord]| {
+            records
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r.epoch as usize == i)
+        };
+        for (run, gain) in self.finished.iter().zip(&config.gains) {
+            if run.gain.to_bits() != gain.to_bits()
+                || run.epochs.len() != config.epochs + 1
+                || !numbered(&run.epochs)
+            {
+                return mismatch(format!(
+                    "the saved run of g = {} does not fit {} epochs of g = {gain}",
+                    run.gain, config.epochs
+                ));
+            }
+        }
+        if let Some(current) = &self.current {
+            let epochs = current.records.len().saturating_sub(1);
+            if !(1..config.epochs).contains(&epochs) || !numbered(&current.records) {
+                return mismatch(format!(
+                    "a gain stopped after {epochs} of {} epochs",
+                    config.epochs
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Encode for MnistState {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.settings);
+        out.put(&self.data);
+        out.put(&self.finished);
+        out.put(&self.current);
+        out.put(&self.seconds);
+    }
+}
+
+impl Decode for MnistState {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(MnistState {
+            settings: input.get()?,
+            data: input.get()?,
+            finished: input.get()?,
+            current: input.get()?,
+            seconds: input.get()?,
+        })
+    }
+}
+
+impl Encode for GainState {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.parameters);
+        out.put(&self.optimizer);
+        out.put(&self.rng);
+        out.put(&self.records);
+        out.put(&self.train_seconds);
+        out.put(&self.eval_seconds);
+    }
+}
+
+impl Decode for GainState {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(GainState {
+            parameters: input.get()?,
+            optimizer: input.get()?,
+            rng: input.get()?,
+            records: input.get()?,
+            train_seconds: input.get()?,
+            eval_seconds: input.get()?,
+        })
+    }
+}
+
+impl Encode for GainRun {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.gain);
+        out.put(&self.epochs);
+        out.put(&self.final_train_accuracy);
+        out.put(&self.final_test_accuracy);
+        out.put(&self.convergence_epochs);
+        out.put(&self.low_to_high);
+        out.put(&self.train_seconds);
+        out.put(&self.eval_seconds);
+        out.put(&self.samples_per_second);
+    }
+}
+
+impl Decode for GainRun {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(GainRun {
+            gain: input.get()?,
+            epochs: input.get()?,
+            final_train_accuracy: input.get()?,
+            final_test_accuracy: input.get()?,
+            convergence_epochs: input.get()?,
+            low_to_high: input.get()?,
+            train_seconds: input.get()?,
+            eval_seconds: input.get()?,
+            samples_per_second: input.get()?,
+        })
+    }
+}
+
+impl Encode for EpochRecord {
+    fn encode(&self, out: &mut Encoder) {
+        out.put(&self.epoch);
+        out.put(&self.running_loss);
+        out.put(&self.train_loss);
+        out.put(&self.train_accuracy);
+        out.put(&self.test_loss);
+        out.put(&self.test_accuracy);
+        out.put(&self.e_low);
+        out.put(&self.e_high);
+        out.put(&self.delta_f);
+        out.put(&self.output_magnitudes);
+    }
+}
+
+impl Decode for EpochRecord {
+    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
+        Ok(EpochRecord {
+            epoch: input.get()?,
+            running_loss: input.get()?,
+            train_loss: input.get()?,
+            train_accuracy: input.get()?,
+            test_loss: input.get()?,
+            test_accuracy: input.get()?,
+            e_low: input.get()?,
+            e_high: input.get()?,
+            delta_f: input.get()?,
+            output_magnitudes: input.get()?,
+        })
+    }
+}
+
 /// Writes `metrics.csv` (one row per gain and epoch) and the figures into `dir`.
 pub fn save(
     result: &MnistResult,
@@ -1715,6 +2188,23 @@ pub fn save(
             ),
         ),
     ];
+    if result.interrupted {
+        let epochs = result.config.epochs;
+        let finished = result
+            .runs
+            .iter()
+            .filter(|r| r.epochs.len() == epochs + 1)
+            .count();
+        let mut text = format!("{finished} of {} gains finished", result.config.gains.len());
+        if let Some(r) = result.runs.iter().find(|r| r.epochs.len() <= epochs) {
+            text.push_str(&format!(
+                "; g = {} stopped after {} of {epochs} epochs",
+                r.gain,
+                r.epochs.len().saturating_sub(1)
+            ));
+        }
+        lines.push(("interrupted".into(), text));
+    }
     for r in &result.runs {
         let last = r.epochs.last();
         lines.push((
@@ -1736,6 +2226,7 @@ pub fn save(
         if falling { "yes" } else { "no" }.into(),
     ));
     let results = serde_json::json!({
+        "epochs_run": result.runs.iter().map(|r| r.epochs.len().saturating_sub(1)).collect::<Vec<_>>(),
         "test_accuracy_falls_with_gain": falling,
         "gains": gains,
         "train_accuracy": train_acc,
@@ -1745,7 +2236,11 @@ pub fn save(
         "wall_seconds": result.wall_seconds,
     });
     Ok(Outcome {
-        status: RunStatus::Completed,
+        status: if result.interrupted {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Completed
+        },
         results,
         lines,
         figures,
@@ -1776,7 +2271,8 @@ mod tests {
             gains: vec![1.0, -2.0],
             ..MnistConfig::default()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("gain -2"));
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("--gains") && err.contains("-2"), "{err}");
     }
 
     #[test]
