@@ -366,6 +366,29 @@ pub fn read<S: Decode>(path: &Path, experiment: &str) -> Result<S> {
     from_bytes(&bytes, experiment)
 }
 
+/// Why a checkpoint saved with the settings `saved` (JSON) does not fit the settings `now`:
+/// the settings that differ, by name.
+pub fn settings_differ(saved: &str, now: &str) -> String {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    let names: Vec<String> = match (parse(saved), parse(now)) {
+        (Some(serde_json::Value::Object(a)), Some(serde_json::Value::Object(b))) => a
+            .keys()
+            .chain(b.keys().filter(|k| !a.contains_key(*k)))
+            .filter(|k| a.get(*k) != b.get(*k))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    if names.is_empty() {
+        "it was saved with other settings".into()
+    } else {
+        format!(
+            "it was saved with other settings ({} differ)",
+            names.join(", ")
+        )
+    }
+}
+
 /// How a caller drives a long run from outside: when to stop, where checkpoints go, and which
 /// saved state to continue from.
 pub struct Control<'a, S> {
@@ -608,6 +631,14 @@ mod tests {
         }
         let err = from_bytes::<Sample>(&bytes, "other").unwrap_err();
         assert!(err.to_string().contains("test experiment"), "{err}");
+    }
+
+    #[test]
+    fn differing_settings_are_named() {
+        let why = settings_differ(r#"{"steps": 20, "size": 8}"#, r#"{"steps": 21, "size": 8}"#);
+        assert_eq!(why, "it was saved with other settings (steps differ)");
+        let why = settings_differ("{}", "not json");
+        assert_eq!(why, "it was saved with other settings");
     }
 
     #[test]

@@ -446,6 +446,7 @@ fn train_image(
 
 /// Flags of `fprinciple mnist`.
 #[derive(Debug, Clone, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct MnistArgs {
     /// A folder with the four standard IDX files (train-/t10k-, raw or .gz) of MNIST or
     /// Fashion-MNIST; default: the embedded 10,000 real MNIST digits (8,000 train, 2,000 test).

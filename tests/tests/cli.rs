@@ -168,3 +168,168 @@ fn divergence_stops_with_a_message_and_keeps_the_results() {
     assert!(out.join(&runs[0]).join("metrics.csv").exists());
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn invalid_image_settings_name_the_flag_and_range() {
+    refused(&["image", "--size", "48"], "--size");
+    refused(&["image", "--size", "2"], "power of two from 4 to 4096");
+    refused(&["image", "--sigmas", "0.1,-1"], "--sigmas");
+    refused(&["image", "--sigmas", "NaN"], "finite and > 0");
+    refused(&["image", "--hidden", "10,0"], "--hidden");
+    refused(&["image", "--bands", "0"], "--bands");
+    refused(
+        &["image", "--size", "8", "--bands", "5"],
+        "need 1 to 4 for a 8×8 image",
+    );
+    refused(&["image", "--threshold", "0"], "--threshold");
+    refused(&["image", "--learning-rate", "0"], "--learning-rate");
+    refused(&["image", "--learning-rate", "inf"], "(0, 100)");
+    refused(&["image", "--steps", "0"], "--steps");
+    refused(&["image", "--observe-every", "0"], "--observe-every");
+    refused(&["image", "--match-loss", "-1"], "--match-loss");
+    refused(&["image", "--split", "random:1.5"], "--split");
+    refused(&["image", "--split", "diagonal"], "--split");
+    refused(&["image", "--checkpoint-every", "0"], "--checkpoint-every");
+}
+
+#[test]
+fn invalid_mnist_settings_name_the_flag_and_range() {
+    refused(&["mnist", "--gains", "1,0"], "--gains");
+    refused(&["mnist", "--gains", "1,-2"], "finite and > 0");
+    refused(&["mnist", "--epochs", "0"], "--epochs");
+    refused(&["mnist", "--batch-size", "0"], "--batch-size");
+    refused(&["mnist", "--learning-rate", "-1"], "--learning-rate");
+    refused(&["mnist", "--train-samples", "1"], "--train-samples");
+    refused(&["mnist", "--test-samples", "0"], "--test-samples");
+    refused(&["mnist", "--widths", "784,0,10"], "--widths");
+    // Checked against the data before anything runs: 784 pixels, labels 0 to 9.
+    refused(&["mnist", "--widths", "100,10"], "784 pixels");
+    refused(&["mnist", "--widths", "784,16,5"], "--widths");
+}
+
+/// Runs `args`, which must fail, and returns the message.
+fn refusal(args: &[&str]) -> String {
+    run(args).expect_err("must be refused")
+}
+
+#[test]
+fn resume_refuses_what_it_cannot_continue() {
+    let out = tempdir("resume");
+    let o = out.to_str().unwrap();
+    run(&[
+        "--out",
+        o,
+        "image",
+        "--size",
+        "8",
+        "--bands",
+        "2",
+        "--hidden",
+        "8",
+        "--steps",
+        "20",
+        "--observe-every",
+        "5",
+    ])
+    .unwrap();
+    let dir = out.join(&files_of(&out)[0]);
+    let d = dir.to_str().unwrap();
+    let summary = dir.join("summary.json");
+    let checkpoint = dir.join("checkpoint.bin");
+    let good = std::fs::read(&checkpoint).unwrap();
+    let set_status = |status: &str| {
+        let text = std::fs::read_to_string(&summary).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let old = value["status"].as_str().unwrap().to_string();
+        std::fs::write(
+            &summary,
+            text.replace(&format!("\"{old}\""), &format!("\"{status}\"")),
+        )
+        .unwrap();
+    };
+
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("already complete"), "{err}");
+    let err = refusal(&["mnist", "--resume", d]);
+    assert!(err.contains("not of `mnist`"), "{err}");
+    let err = refusal(&["image", "--resume", o]);
+    assert!(err.contains("not a run directory"), "{err}");
+    let missing = out.join("missing");
+    let err = refusal(&["image", "--resume", missing.to_str().unwrap()]);
+    assert!(err.contains("no such run directory"), "{err}");
+    let err = refusal(&["image", "--resume", d, "--size", "16"]);
+    assert!(err.contains("--size"), "{err}");
+    let err = refusal(&["mnist", "--resume", d, "--epochs", "3"]);
+    assert!(err.contains("--epochs"), "{err}");
+
+    // As Ctrl-C leaves a run: marked interrupted, with a checkpoint. Damage it in turn.
+    set_status("diverged");
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("diverged"), "{err}");
+    set_status("interrupted");
+    std::fs::write(&checkpoint, &good[..good.len() / 2]).unwrap();
+    let err = refusal(&["image", "--resume", d]);
+    assert!(
+        err.contains("checkpoint.bin") && err.contains("truncated"),
+        "{err}"
+    );
+    let mut flipped = good.clone();
+    flipped[good.len() / 3] ^= 1;
+    std::fs::write(&checkpoint, &flipped).unwrap();
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("damaged checkpoint"), "{err}");
+    std::fs::write(&checkpoint, b"steps=20\n").unwrap();
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("not a fprinciple checkpoint"), "{err}");
+    std::fs::remove_file(&checkpoint).unwrap();
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("no checkpoint.bin"), "{err}");
+
+    // A sound checkpoint whose run's settings were edited afterwards.
+    std::fs::write(&checkpoint, &good).unwrap();
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("\"steps\": 20", "\"steps\": 21")).unwrap();
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("other settings (steps differ)"), "{err}");
+    std::fs::write(&config, text.replace("\"size\": 8", "\"size\": 12")).unwrap();
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("--size"), "{err}");
+    std::fs::write(&config, "{").unwrap();
+    let err = refusal(&["image", "--resume", d]);
+    assert!(err.contains("config.json"), "{err}");
+
+    // Nothing was lost on the way: the run's results are where they were.
+    assert!(dir.join("metrics.csv").exists() && dir.join("index.html").exists());
+    assert_eq!(files_of(&out).len(), 1, "no new run directory");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn resume_refuses_a_run_of_another_experiment() {
+    let out = tempdir("resume-freq");
+    let o = out.to_str().unwrap();
+    run(&[
+        "--out",
+        o,
+        "freq",
+        "--widths",
+        "1,8,1",
+        "--steps",
+        "5",
+        "--train-points",
+        "16",
+        "--analysis-points",
+        "16",
+    ])
+    .unwrap();
+    let dir = out.join(&files_of(&out)[0]);
+    let err = refusal(&["image", "--resume", dir.to_str().unwrap()]);
+    assert!(
+        err.contains("`freq-classic` experiment, not of `image`"),
+        "{err}"
+    );
+    let err = refusal(&["mnist", "--resume", dir.to_str().unwrap()]);
+    assert!(err.contains("not of `mnist`"), "{err}");
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -494,17 +494,19 @@ pub struct ImageResult {
 }
 
 impl ImageResult {
-    /// The run with the smallest σ and the one with the largest, when both reached the matched
-    /// loss: their test MSEs there, `(small, large)`.
+    /// The run with the smallest σ and the one with the largest (two different σ), when both
+    /// reached the matched loss: their test MSEs there, `(small, large)`.
     pub fn matched_test_mse(&self) -> Option<(f32, f32)> {
         let by_sigma = |pick: fn(f32, f32) -> bool| {
             self.runs
                 .iter()
                 .reduce(|a, b| if pick(b.sigma, a.sigma) { b } else { a })
         };
-        let small = by_sigma(|b, a| b < a)?.matched?;
-        let large = by_sigma(|b, a| b > a)?.matched?;
-        Some((small.test_mse, large.test_mse))
+        let (small, large) = (by_sigma(|b, a| b < a)?, by_sigma(|b, a| b > a)?);
+        if small.sigma == large.sigma {
+            return None;
+        }
+        Some((small.matched?.test_mse, large.matched?.test_mse))
     }
 }
 
@@ -1095,10 +1097,7 @@ impl ImageState {
     ) -> Result<(), CheckpointError> {
         let mismatch = |why: String| Err(CheckpointError::Mismatch(why));
         if self.settings != settings {
-            return mismatch(format!(
-                "it was saved with other settings ({}) than these ({settings})",
-                self.settings
-            ));
+            return mismatch(crate::checkpoint::settings_differ(&self.settings, settings));
         }
         let same_image = self.image.len() == image.pixels().len()
             && self

@@ -1852,10 +1852,7 @@ impl MnistState {
     ) -> Result<(), MnistError> {
         let mismatch = |why: String| Err(MnistError::Checkpoint(CheckpointError::Mismatch(why)));
         if self.settings != settings {
-            return mismatch(format!(
-                "it was saved with other settings ({}) than these ({settings})",
-                self.settings
-            ));
+            return mismatch(crate::checkpoint::settings_differ(&self.settings, settings));
         }
         if self.data != data {
             return mismatch("it was saved for other training or test data".into());
