@@ -399,7 +399,7 @@ pub struct Control<'a, S> {
     /// Checkpoint interval, in the experiment's unit (steps for the image, epochs for MNIST);
     /// a checkpoint is also taken when a run stops, between two runs of a sweep and at the end.
     pub every: u32,
-    /// Receives the state at every checkpoint (usually [`write`]s it).
+    /// Receives the state at every checkpoint (usually [`write()`]s it).
     pub checkpoint: &'a mut dyn FnMut(&S) -> Result<()>,
     /// A state saved by an earlier part of this run, to continue from.
     pub resume: Option<S>,

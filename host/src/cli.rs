@@ -9,7 +9,8 @@ use crate::experiments::init_scale::{self, InitConfig};
 use crate::experiments::mnist::{MnistConfig, MnistState};
 use crate::network::{InitScale, OptimizerConfig};
 use crate::record::{
-    read_summary, write_report_html, ConfigRecord, RunDir, RunLink, RunStatus, CONFIG_FILE,
+    read_summary, write_report_html, ConfigRecord, RecordError, RunDir, RunLink, RunStatus,
+    CONFIG_FILE,
 };
 use crate::report::{BoxError, Outcome};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -676,12 +677,16 @@ fn open_resumable(
     dir: &Path,
     experiment: &str,
 ) -> Result<(RunDir, ConfigRecord<serde_json::Value>), BoxError> {
-    let (run_dir, record) = RunDir::reopen(dir).map_err(|e| format!("--resume: {e}"))?;
+    let (run_dir, record) = RunDir::reopen(dir).map_err(|e| match e {
+        // Already "DIR: why".
+        RecordError::Invalid(why) => format!("--resume {why}").into(),
+        e => resume_error(dir, e),
+    })?;
     if record.experiment != experiment {
         return Err(resume_error(
             dir,
             format!(
-                "a run of the `{}` experiment, not of `{experiment}`",
+                "a run of the {} experiment, not of {experiment}",
                 record.experiment
             ),
         ));

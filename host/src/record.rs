@@ -1,7 +1,8 @@
 //! Run directories and the files a run leaves behind.
 //!
 //! Every run gets its own fresh directory `<base>/<experiment>-<YYYYMMDD-HHMMSS>[-N]` that is never
-//! reused, so results are never overwritten. Every file is written atomically (temporary file in the
+//! reused, so results are never overwritten; only the run itself, resumed from its checkpoint
+//! ([`RunDir::reopen`]), writes there again. Every file is written atomically (temporary file in the
 //! same directory, fsync, rename): an interrupted run leaves either the old or the new version of a
 //! file, never a truncated one. A run directory holds:
 //!

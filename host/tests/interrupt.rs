@@ -1,4 +1,6 @@
-//! Ctrl-C during a run leaves a valid partial run directory marked as interrupted.
+//! Ctrl-C during a run leaves a valid partial run directory marked as interrupted, and the
+//! image and MNIST runs resume from it (`--resume DIR`) to the numbers of a run that never
+//! stopped.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

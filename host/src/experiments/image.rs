@@ -31,7 +31,9 @@
 //! training, for completeness.
 //!
 //! The module computes only: figures and run records are made from [`ImageResult`] by the
-//! record and plot layers.
+//! record and plot layers. A long run can be stopped between two steps and continued later to
+//! the same numbers: [`run_controlled`] hands its [`ImageState`] to a checkpoint callback and
+//! takes one back to resume.
 
 use std::fmt;
 use std::path::Path;

@@ -15,7 +15,9 @@
 //!
 //! Nothing here writes files or draws: [`run`] returns an [`MnistResult`] with everything the
 //! figures need (accuracy against `g`, the `Δ_F` heat map along `p₁`, the `e_low`/`e_high`
-//! curves), and reports progress through a callback.
+//! curves), and reports progress through a callback. [`run_controlled`] can also stop between
+//! two epochs, hand its [`MnistState`] to a checkpoint callback, and resume from one to the same
+//! numbers as a run that never stopped.
 
 use std::fmt;
 use std::time::Instant;
