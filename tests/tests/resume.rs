@@ -209,6 +209,37 @@ fn a_stopped_image_run_returns_its_results_so_far() {
     let dark = GrayImage::new(8, 8, vec![0.0; 64]).unwrap();
     let err = state.check(&config, &dark).unwrap_err().to_string();
     assert!(err.contains("another image"), "{err}");
+    // A state whose parts do not fit each other (as a hand-made file could hold) is refused,
+    // never a panic.
+    let broken: [fn(&mut ImageState); 4] = [
+        |s| {
+            s.current.as_mut().unwrap().record.train_mse.pop();
+        },
+        |s| s.current.as_mut().unwrap().step = 61,
+        |s| {
+            s.current.as_mut().unwrap().record.band_errors.pop();
+        },
+        |s| {
+            s.current.as_mut().unwrap().parameters.pop();
+        },
+    ];
+    for damage in broken {
+        let mut bad = through_file("image", &state);
+        damage(&mut bad);
+        let err = image::run_controlled(
+            &config,
+            &picture,
+            &mut |_| {},
+            Control {
+                stop: &|| false,
+                every: 0,
+                checkpoint: &mut |_| Ok(()),
+                resume: Some(bad),
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("does not fit"), "{err}");
+    }
     let err = image::run_controlled(
         &config,
         &dark,
