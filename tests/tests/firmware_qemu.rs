@@ -24,7 +24,8 @@ const BOARDS: [(&str, &str); 2] = [
     ("thumbv7m-none-eabi", "lm3s6965evb"),
 ];
 
-/// Seconds one QEMU run may take (the Cortex-M3 run takes about a minute; a hang is caught).
+/// Seconds one QEMU run may take (the Cortex-M3 run takes 75 s on the CI's kind of machine; a
+/// hang is caught).
 const QEMU_TIMEOUT_SECONDS: u32 = 300;
 
 #[test]
@@ -53,6 +54,32 @@ fn host_demo_converges_low_to_high() {
         verdict.final_loss,
         verdict.final_loss.to_bits(),
         verdict.fingerprint
+    );
+}
+
+/// The demo's settings do not rest on a lucky seed: from the initial parameters of other seeds
+/// the host's run passes too (all of seeds 0–19 with the core of this writing; the test allows
+/// two failures, so that a change in the core's rounding does not break it by chance).
+#[test]
+fn host_demo_passes_for_other_seeds() {
+    const SEEDS: u64 = 20;
+    let mut passed = 0;
+    for seed in 0..SEEDS {
+        let verdict = demo::golden_with_seed(seed).expect("the demo's configuration is valid");
+        println!(
+            "seed {seed:2}: {} convergence steps {:?}, final loss {:.5}",
+            if verdict.passed { "pass" } else { "FAIL" },
+            verdict.convergence_steps,
+            verdict.final_loss
+        );
+        if verdict.passed {
+            passed += 1;
+        }
+    }
+    println!("{passed} of {SEEDS} seeds pass");
+    assert!(
+        passed >= SEEDS - 2,
+        "only {passed} of {SEEDS} seeds converge low to high and meet the loss bound"
     );
 }
 
@@ -112,7 +139,7 @@ struct DeviceVerdict {
     passed: bool,
     final_loss_bits: u32,
     fingerprint: u32,
-    /// As logged, e.g. `[Some(125), Some(150), Some(225)]` (defmt prints it as Rust's `{:?}`).
+    /// As logged, e.g. `[Some(50), Some(60), Some(530)]` (defmt prints it as Rust's `{:?}`).
     convergence_steps: String,
 }
 

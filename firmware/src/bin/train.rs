@@ -1,4 +1,4 @@
-//! The on-device demo: train the 1-64-1 tanh network on sin x + sin 3x + sin 5x, watch each
+//! The on-device demo: train the 1-32-32-1 tanh network on sin x + sin 3x + sin 5x, watch each
 //! frequency converge, measure, and exit with a verdict.
 //!
 //! Everything about what is trained lives in [`firmware::demo`], which the host runs too (for
@@ -10,10 +10,12 @@
 //!   (measured as training);
 //! - [`firmware::demo::Demo::observe`] evaluates the network on the grid and feeds the tracker
 //!   (measured apart, as the tracker's cost);
-//! - [`firmware::demo::Demo::verdict`] judges the run.
+//! - [`firmware::demo::Demo::verdict`] judges the run;
+//! - [`firmware::demo::KernelProbe`] then runs each kernel of the widest layer once alone
+//!   (measured per multiply-accumulate, apart from the rest of a step).
 //!
 //! The log shows the memory budget, `step=.. loss=.. dF[k]=..` after every observation, the
-//! convergence steps, instruction counts and peak stack, then a `verdict: PASS` / `verdict:
+//! convergence steps, instruction counts, the kernels alone and peak stack, then a `verdict: PASS` / `verdict:
 //! FAIL` line with the final loss and the parameter fingerprint the host checks; the exit code
 //! is [`firmware::EXIT_PASS`] or [`firmware::EXIT_FAIL`].
 #![cfg_attr(target_os = "none", no_std, no_main)]
@@ -25,11 +27,11 @@ fn main() {}
 #[cfg(target_os = "none")]
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    use firmware::demo::{self, Buffers, Demo, Network, RamUse};
+    use firmware::demo::{self, Buffers, Demo, Kernel, KernelProbe, Network, RamUse};
     use firmware::measure::{self, InstructionCounter, UNIT};
     use firmware::Singleton;
 
-    /// The network, built at compile time (its widths make it `.data`, ~0.8 KiB).
+    /// The network, built at compile time (its widths make it `.data`, ~4.5 KiB).
     static NETWORK: Singleton<Network> = Singleton::new(demo::network());
     /// Gradients, Adam's moments, the workspace and the grid: all zeros, so `.bss`.
     static BUFFERS: Singleton<Buffers> = Singleton::new(Buffers::new());
@@ -41,9 +43,9 @@ fn main() -> ! {
     let mut counter = InstructionCounter::new(peripherals.SYST);
 
     defmt::info!(
-        "fprinciple firmware: board={=str} network=1-{=usize}-1 grid={=usize} steps={=u32} observe_every={=u32} seed={=u64} sigma={=f32} learning_rate={=f32} counting {=str} (resolution {=u64})",
+        "fprinciple firmware: board={=str} network={} grid={=usize} steps={=u32} observe_every={=u32} seed={=u64} sigma={=f32} learning_rate={=f32} counting {=str} (resolution {=u64})",
         env!("FIRMWARE_BOARD"),
-        demo::WIDTHS[1],
+        demo::WIDTHS,
         demo::GRID_POINTS,
         demo::STEPS,
         demo::OBSERVE_EVERY,
@@ -76,7 +78,7 @@ fn main() -> ! {
         image.data + image.bss + image.uninit
     );
 
-    let (demo, setup) = counter.measure(|| Demo::new(network, buffers));
+    let (demo, setup) = counter.measure(|| Demo::new(&mut *network, &mut *buffers));
     let mut demo = demo.unwrap_or_else(|error| {
         defmt::error!("set-up failed: {}", error);
         firmware::exit(firmware::EXIT_FAIL)
@@ -121,6 +123,37 @@ fn main() -> ! {
         observe,
         observe / observations.max(1)
     );
+
+    // The run is over (its verdict is taken): measure the kernels alone on the widest layer.
+    match KernelProbe::new(network, buffers) {
+        Ok(mut probe) => {
+            let shape = probe.shape();
+            for kernel in [
+                Kernel::Forward,
+                Kernel::WeightGradient,
+                Kernel::InputGradient,
+                Kernel::Tanh,
+            ] {
+                let (result, spent) = counter.measure(|| probe.run(kernel));
+                if let Err(error) = result {
+                    defmt::error!("kernel {} failed: {}", kernel, error);
+                }
+                let operations = probe.operations(kernel);
+                defmt::info!(
+                    "kernel {} batch={=usize} inputs={=usize} outputs={=usize}: {=str}={=u64} operations={=usize} per_operation={=f32}",
+                    kernel,
+                    shape.batch,
+                    shape.inputs,
+                    shape.outputs,
+                    UNIT,
+                    spent,
+                    operations,
+                    spent as f32 / operations as f32
+                );
+            }
+        }
+        Err(error) => defmt::error!("kernel probe: {}", error),
+    }
     defmt::info!(
         "stack: peak={=u32} of {=u32} bytes",
         measure::peak_stack_bytes(),
