@@ -1,11 +1,12 @@
 //! The pieces of one training step of the paper's network, timed alone: the dense kernels on
 //! a 200 → 200 layer with 61 samples, tanh over one forward pass's 61 × 700 values, and one
 //! Adam update of 101,001 parameters. Throughput is in multiply-adds × 2 (flop) for the
-//! kernels and in elements for the rest.
+//! kernels and in elements for the rest. The kernels run with both roundings
+//! (`dense::Arithmetic`), side by side.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fprinciple_core::activation::Activation;
-use fprinciple_core::dense::{self, DenseShape};
+use fprinciple_core::dense::{self, Arithmetic, DenseShape};
 use fprinciple_core::optim::{Adam, Optimizer};
 use fprinciple_core::rng::Rng;
 use std::hint::black_box;
@@ -30,20 +31,27 @@ fn kernels(c: &mut Criterion) {
     let mut gb = vec![0.0f32; shape.outputs];
     let mut gx = vec![0.0f32; shape.batch * shape.inputs];
 
-    let mut group = c.benchmark_group("dense_61x200x200");
-    group.throughput(Throughput::Elements(
-        (2 * shape.weight_len() * shape.batch) as u64,
-    ));
-    group.bench_function("forward", |b| {
-        b.iter(|| dense::forward(shape, &x, &w, &bias, &mut out).unwrap())
-    });
-    group.bench_function("backward_parameters", |b| {
-        b.iter(|| dense::backward_parameters(shape, &x, &d, &mut gw, &mut gb).unwrap())
-    });
-    group.bench_function("backward_inputs", |b| {
-        b.iter(|| dense::backward_inputs(shape, &w, &d, &mut gx).unwrap())
-    });
-    group.finish();
+    for (name, arithmetic) in [
+        ("separate", Arithmetic::Separate),
+        ("fused", Arithmetic::Fused),
+    ] {
+        let mut group = c.benchmark_group(format!("dense_61x200x200_{name}"));
+        group.throughput(Throughput::Elements(
+            (2 * shape.weight_len() * shape.batch) as u64,
+        ));
+        group.bench_function("forward", |b| {
+            b.iter(|| dense::forward(shape, arithmetic, &x, &w, &bias, &mut out).unwrap())
+        });
+        group.bench_function("backward_parameters", |b| {
+            b.iter(|| {
+                dense::backward_parameters(shape, arithmetic, &x, &d, &mut gw, &mut gb).unwrap()
+            })
+        });
+        group.bench_function("backward_inputs", |b| {
+            b.iter(|| dense::backward_inputs(shape, arithmetic, &w, &d, &mut gx).unwrap())
+        });
+        group.finish();
+    }
 
     let mut group = c.benchmark_group("elementwise");
     let pre = random(&mut rng, 61 * 700, 2.0);

@@ -10,6 +10,7 @@ use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::Adam;
 use fprinciple_core::rng::Rng;
 use fprinciple_core::train::Samples;
+use host::network::HOST_ARITHMETIC;
 use host::parallel::ParallelTrainer;
 use std::hint::black_box;
 
@@ -17,7 +18,9 @@ const WIDTHS: [usize; 4] = [784, 400, 200, 10];
 const BATCH: usize = 100;
 
 fn mnist(c: &mut Criterion) {
-    let arch = Architecture::tanh(&WIDTHS).unwrap();
+    let arch = Architecture::tanh(&WIDTHS)
+        .unwrap()
+        .with_arithmetic(HOST_ARITHMETIC);
     let p = arch.parameter_count();
     let mut rng = Rng::new(1);
     let mut params = vec![0.0f32; p];

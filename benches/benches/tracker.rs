@@ -12,13 +12,16 @@ use fprinciple_core::rng::Rng;
 use fprinciple_core::spectrum::{fill_grid, PeakSearch};
 use fprinciple_core::tracker::{SpectralTracker, TrackerSettings};
 use fprinciple_core::train::{workspace_count, Samples, Trainer};
+use host::network::HOST_ARITHMETIC;
 use std::hint::black_box;
 
 const PAPER: [usize; 6] = [1, 200, 200, 200, 100, 1];
 const N: usize = 128;
 
 fn classic(c: &mut Criterion) {
-    let arch = Architecture::tanh(&PAPER).unwrap();
+    let arch = Architecture::tanh(&PAPER)
+        .unwrap()
+        .with_arithmetic(HOST_ARITHMETIC);
     let p = arch.parameter_count();
     let mut params = vec![0.0f32; p];
     Init::Uniform(LayerInit::normal(1.0 / 200f32.sqrt()))

@@ -5,16 +5,22 @@
 //! both, which is what one observed training step costs. Forward + backward ≈ 6 × parameters ×
 //! points flop, forward alone 2 × parameters × points.
 //!
+//! The host's networks round multiply-adds as `host::network::HOST_ARITHMETIC` says (fused on
+//! a desktop with FMA units); `paper_separate` repeats the step and evaluation with separate
+//! rounding, as the firmware computes, for the ratio.
+//!
 //! `paper_parallel`: the same step and step + evaluation through the host's `ParallelTrainer`
 //! with 1 and 2 threads.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use fprinciple_core::dense::Arithmetic;
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::Adam;
 use fprinciple_core::rng::Rng;
 use fprinciple_core::train::{workspace_count, Samples, Trainer};
+use host::network::HOST_ARITHMETIC;
 use host::parallel::ParallelTrainer;
 use std::hint::black_box;
 
@@ -26,7 +32,14 @@ fn grid(n: usize, a: f32, b: f32, both_ends: bool) -> Vec<f32> {
 }
 
 fn paper(c: &mut Criterion) {
-    let arch = Architecture::tanh(&PAPER).unwrap();
+    paper_group(c, "paper_1-200-200-200-100-1", HOST_ARITHMETIC);
+    paper_group(c, "paper_separate", Arithmetic::Separate);
+}
+
+fn paper_group(c: &mut Criterion, name: &str, arithmetic: Arithmetic) {
+    let arch = Architecture::tanh(&PAPER)
+        .unwrap()
+        .with_arithmetic(arithmetic);
     let p = arch.parameter_count();
     let mut params = vec![0.0f32; p];
     Init::Uniform(LayerInit::normal(0.05))
@@ -46,7 +59,7 @@ fn paper(c: &mut Criterion) {
         inputs: &x,
         targets: &y,
     };
-    let mut group = c.benchmark_group("paper_1-200-200-200-100-1");
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements((6 * p * 61) as u64));
     group.bench_function("step_61", |b| {
         b.iter(|| black_box(trainer.step(&arch, &mut params, samples).unwrap()))
@@ -74,7 +87,9 @@ fn paper(c: &mut Criterion) {
 }
 
 fn paper_parallel(c: &mut Criterion) {
-    let arch = Architecture::tanh(&PAPER).unwrap();
+    let arch = Architecture::tanh(&PAPER)
+        .unwrap()
+        .with_arithmetic(HOST_ARITHMETIC);
     let p = arch.parameter_count();
     let mut params = vec![0.0f32; p];
     Init::Uniform(LayerInit::normal(0.05))

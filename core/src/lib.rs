@@ -11,10 +11,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod activation;
 pub mod dense;
 pub mod error;
 pub mod fft;
+pub mod float;
 pub mod init;
 pub mod loss;
 pub mod mlp;

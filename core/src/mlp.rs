@@ -10,7 +10,7 @@
 //! every kernel takes, so networks sized on the command line use the very same code.
 
 use crate::activation::Activation;
-use crate::dense::{self, DenseShape};
+use crate::dense::{self, Arithmetic, DenseShape};
 use crate::error::{check_len, Error, Result};
 
 /// Number of parameters (weights and biases) of a network with these widths.
@@ -57,6 +57,7 @@ pub struct Architecture<'a> {
     widths: &'a [usize],
     hidden: Activation,
     output: Activation,
+    arithmetic: Arithmetic,
 }
 
 /// Where one layer lives in the flat parameter slice and in the activation buffer.
@@ -101,7 +102,19 @@ impl<'a> Architecture<'a> {
             widths,
             hidden,
             output,
+            arithmetic: Arithmetic::Separate,
         })
+    }
+
+    /// The same network computed with the given rounding of its multiply-adds (the default is
+    /// [`Arithmetic::Separate`]).
+    pub const fn with_arithmetic(self, arithmetic: Arithmetic) -> Self {
+        Architecture { arithmetic, ..self }
+    }
+
+    /// How the layers' multiply-adds are rounded.
+    pub fn arithmetic(&self) -> Arithmetic {
+        self.arithmetic
     }
 
     /// A tanh network with a linear output, as in the paper.
@@ -200,7 +213,14 @@ impl<'a> Architecture<'a> {
                     .get(start - layer.inputs * batch..)
                     .ok_or(Error::InvalidArchitecture)?
             };
-            dense::forward(layer.dense(batch), input, weight, bias, out)?;
+            dense::forward(
+                layer.dense(batch),
+                self.arithmetic,
+                input,
+                weight,
+                bias,
+                out,
+            )?;
             layer.activation.apply_slice(out);
         }
         let out_start = needed - self.output_width() * batch;
@@ -271,13 +291,20 @@ impl<'a> Architecture<'a> {
                 .get_mut(layer.parameter_offset..layer.parameter_offset + layer.parameter_len())
                 .ok_or(Error::InvalidArchitecture)?;
             let (grad_weight, grad_bias) = grads.split_at_mut(layer.inputs * layer.outputs);
-            dense::backward_parameters(layer.dense(batch), input, d, grad_weight, grad_bias)?;
+            dense::backward_parameters(
+                layer.dense(batch),
+                self.arithmetic,
+                input,
+                d,
+                grad_weight,
+                grad_bias,
+            )?;
 
             if layers.peek().is_some() {
                 let next = next_delta
                     .get_mut(..layer.inputs * batch)
                     .ok_or(Error::InvalidArchitecture)?;
-                dense::backward_inputs(layer.dense(batch), weight, d, next)?;
+                dense::backward_inputs(layer.dense(batch), self.arithmetic, weight, d, next)?;
                 core::mem::swap(&mut delta, &mut next_delta);
             }
         }
@@ -329,6 +356,7 @@ pub struct Mlp<const D: usize, const P: usize> {
     widths: [usize; D],
     hidden: Activation,
     output: Activation,
+    arithmetic: Arithmetic,
     parameters: [f32; P],
 }
 
@@ -346,8 +374,15 @@ impl<const D: usize, const P: usize> Mlp<D, P> {
             widths,
             hidden,
             output,
+            arithmetic: Arithmetic::Separate,
             parameters: [0.0; P],
         }
+    }
+
+    /// The same network computed with the given rounding of its multiply-adds (the default is
+    /// [`Arithmetic::Separate`]).
+    pub const fn with_arithmetic(self, arithmetic: Arithmetic) -> Self {
+        Mlp { arithmetic, ..self }
     }
 
     /// Like [`Mlp::new`], but returns an error instead of failing when `P` does not match.
@@ -364,6 +399,7 @@ impl<const D: usize, const P: usize> Mlp<D, P> {
             widths,
             hidden,
             output,
+            arithmetic: Arithmetic::Separate,
             parameters: [0.0; P],
         })
     }
@@ -374,6 +410,7 @@ impl<const D: usize, const P: usize> Mlp<D, P> {
             widths: &self.widths,
             hidden: self.hidden,
             output: self.output,
+            arithmetic: self.arithmetic,
         }
     }
 
@@ -394,6 +431,7 @@ impl<const D: usize, const P: usize> Mlp<D, P> {
                 widths: &self.widths,
                 hidden: self.hidden,
                 output: self.output,
+                arithmetic: self.arithmetic,
             },
             &mut self.parameters,
         )

@@ -217,7 +217,7 @@ impl<S: AsRef<[f32]> + AsMut<[f32]>> Optimizer for Adam<S> {
         {
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
-            let denom = libm::sqrtf(*v) * inv_sqrt_correction2 + eps;
+            let denom = crate::float::sqrt(*v) * inv_sqrt_correction2 + eps;
             *p -= step_size * *m / denom;
         }
         Ok(())

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use fprinciple_core::activation::Activation;
-use fprinciple_core::dense::{self, DenseShape};
+use fprinciple_core::dense::{self, Arithmetic, DenseShape};
 use fprinciple_core::init::Init;
 use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::Architecture;
@@ -94,13 +94,17 @@ proptest! {
         seed in any::<u64>(),
         batch in 1usize..5,
         cross_entropy in any::<bool>(),
+        fused in any::<bool>(),
     ) {
         let (loss, output) = if cross_entropy && *widths.last().unwrap() > 1 {
             (Loss::SoftmaxCrossEntropy, Activation::Identity)
         } else {
             (Loss::MeanSquaredError, Activation::Tanh)
         };
-        let arch = Architecture::new(&widths, Activation::Tanh, output).unwrap();
+        let arithmetic = if fused { Arithmetic::Fused } else { Arithmetic::Separate };
+        let arch = Architecture::new(&widths, Activation::Tanh, output)
+            .unwrap()
+            .with_arithmetic(arithmetic);
         check_gradients(&arch, loss, seed, batch)?;
     }
 
@@ -115,7 +119,7 @@ proptest! {
         let x: Vec<f32> = (0..2 * inputs).map(|_| rng.normal_f32(1.0)).collect();
         let (w, rest) = parameters.split_at(inputs * hidden);
         let mut z = vec![0.0; 2 * hidden];
-        dense::forward(DenseShape { batch: 2, inputs, outputs: hidden }, &x, w, &rest[..hidden], &mut z).unwrap();
+        dense::forward(DenseShape { batch: 2, inputs, outputs: hidden }, Arithmetic::Separate, &x, w, &rest[..hidden], &mut z).unwrap();
         prop_assume!(z.iter().all(|v| v.abs() > 0.1));
         check_gradients(&arch, Loss::MeanSquaredError, seed, 2)?;
     }

@@ -2,12 +2,23 @@
 //! optimizer chosen on the command line.
 
 use fprinciple_core::activation::Activation;
+use fprinciple_core::dense::Arithmetic;
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::{Adam, Optimizer, Sgd};
 use fprinciple_core::rng::Rng;
 use fprinciple_core::train::{workspace_count, Trainer};
 use serde::{Deserialize, Serialize};
+
+/// How the host's networks round their multiply-adds: fused where this build targets FMA
+/// units (every x86-64 desktop since 2013 with the workspace's `target-cpu=native`), which is
+/// about 1.3 times faster, else separate. Results depend on it, so every run records it
+/// ([`crate::record::BuildInfo`]); the firmware's golden check asks for `Separate` explicitly.
+pub const HOST_ARITHMETIC: Arithmetic = if cfg!(target_feature = "fma") {
+    Arithmetic::Fused
+} else {
+    Arithmetic::Separate
+};
 
 /// A network whose widths come from the command line; the numbers go through the core.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +31,9 @@ pub struct Network {
     pub output: Activation,
     /// Flat parameters in the core's layout.
     pub parameters: Vec<f32>,
+    /// How its multiply-adds are rounded ([`HOST_ARITHMETIC`] unless changed).
+    #[serde(default)]
+    pub arithmetic: Arithmetic,
 }
 
 impl Network {
@@ -39,6 +53,7 @@ impl Network {
             hidden,
             output,
             parameters,
+            arithmetic: HOST_ARITHMETIC,
         })
     }
 
@@ -47,7 +62,8 @@ impl Network {
         // The widths were validated in `new`; a hand-built invalid network gets an empty
         // architecture error at its first use instead of a panic here.
         let arch = Architecture::new(&self.widths, self.hidden, self.output)
-            .unwrap_or_else(|_| fallback_architecture());
+            .unwrap_or_else(|_| fallback_architecture())
+            .with_arithmetic(self.arithmetic);
         (arch, &mut self.parameters)
     }
 
@@ -55,6 +71,7 @@ impl Network {
     pub fn architecture(&self) -> Architecture<'_> {
         Architecture::new(&self.widths, self.hidden, self.output)
             .unwrap_or_else(|_| fallback_architecture())
+            .with_arithmetic(self.arithmetic)
     }
 }
 

@@ -486,6 +486,9 @@ pub struct BuildInfo {
     pub target_os: String,
     /// Whether the program was built with debug assertions (an unoptimized build).
     pub debug_build: bool,
+    /// How the networks rounded their multiply-adds; results depend on it.
+    #[serde(default)]
+    pub arithmetic: fprinciple_core::dense::Arithmetic,
 }
 
 impl BuildInfo {
@@ -496,6 +499,7 @@ impl BuildInfo {
             target_arch: std::env::consts::ARCH.to_string(),
             target_os: std::env::consts::OS.to_string(),
             debug_build: cfg!(debug_assertions),
+            arithmetic: crate::network::HOST_ARITHMETIC,
         }
     }
 }

@@ -1547,8 +1547,15 @@ impl PairwiseDistances {
             outputs: n,
         };
         let zeros = vec![0.0; n];
-        dense::forward(shape, block, &self.points, &zeros, out)
-            .map_err(core_err("kernel distances"))?;
+        dense::forward(
+            shape,
+            network::HOST_ARITHMETIC,
+            block,
+            &self.points,
+            &zeros,
+            out,
+        )
+        .map_err(core_err("kernel distances"))?;
         for (r, row) in out.chunks_exact_mut(n).enumerate() {
             let i = start + r;
             let ni = self.norms[i];
