@@ -2,7 +2,8 @@
 //! a 200 → 200 layer with 61 samples, tanh over one forward pass's 61 × 700 values, and one
 //! Adam update of 101,001 parameters. Throughput is in multiply-adds × 2 (flop) for the
 //! kernels and in elements for the rest. The kernels run with both roundings
-//! (`dense::Arithmetic`), side by side.
+//! (`dense::Arithmetic`), side by side. `fma_peak` is the ceiling they are measured against:
+//! independent fused multiply-adds on values held in registers, with no memory traffic.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fprinciple_core::activation::Activation;
@@ -75,9 +76,34 @@ fn kernels(c: &mut Criterion) {
     group.finish();
 }
 
+/// `rounds` rounds of fused multiply-adds on 12 × 16 independent accumulators: as many flop
+/// per second as one core can do, what a matrix kernel at best approaches.
+fn fma_rounds(rounds: usize, seed: f32) -> f32 {
+    let mut acc = [[seed; 16]; 12];
+    let (scale, shift) = ([0.999f32; 16], [1e-3f32; 16]);
+    for _ in 0..rounds {
+        for row in acc.iter_mut() {
+            for ((x, &m), &a) in row.iter_mut().zip(&scale).zip(&shift) {
+                *x = x.mul_add(m, a);
+            }
+        }
+    }
+    acc.iter().flatten().sum()
+}
+
+fn peak(c: &mut Criterion) {
+    let rounds = 10_000;
+    let mut group = c.benchmark_group("fma_peak");
+    group.throughput(Throughput::Elements((rounds * 12 * 16 * 2) as u64));
+    group.bench_function("registers_12x16", |b| {
+        b.iter(|| black_box(fma_rounds(rounds, black_box(0.5))))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = kernels
+    targets = kernels, peak
 }
 criterion_main!(benches);

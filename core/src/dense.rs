@@ -218,7 +218,9 @@ impl<'a> Strided<'a> {
                 let start = i0 * self.row + (j0 + j) * self.col;
                 if let Some(column) = self.data.get(start..start + depth) {
                     for (out, &v) in panel.iter_mut().zip(column) {
-                        out[j] = v;
+                        if let Some(slot) = out.get_mut(j) {
+                            *slot = v;
+                        }
                     }
                 }
             }
@@ -293,7 +295,9 @@ fn column_block<const FUSED: bool, const W: usize>(
     let mut p0 = 0;
     while p0 < k {
         let depth = PANEL_DEPTH.min(k - p0);
-        let panel = &mut panel[..depth];
+        let Some(panel) = panel.get_mut(..depth) else {
+            break;
+        };
         b.pack(panel, p0, col);
         for (tile, c_rows) in c.chunks_mut(TILE_ROWS * n).enumerate() {
             let row0 = tile * TILE_ROWS;

@@ -18,10 +18,12 @@ use crate::error::{check_len, Error, Result};
 /// A `const fn`, so it can size arrays: `Mlp<3, { parameter_count(&[1, 64, 1]) }>`.
 pub const fn parameter_count(widths: &[usize]) -> usize {
     let mut total = 0;
-    let mut i = 1;
-    while i < widths.len() {
-        total += (widths[i - 1] + 1) * widths[i];
-        i += 1;
+    let mut rest = widths;
+    while let [inputs, tail @ ..] = rest {
+        if let [outputs, ..] = tail {
+            total += (*inputs + 1) * *outputs;
+        }
+        rest = tail;
     }
     total
 }
@@ -29,10 +31,14 @@ pub const fn parameter_count(widths: &[usize]) -> usize {
 /// Number of stored activations for a batch: every layer's outputs for every sample.
 pub const fn activation_count(widths: &[usize], batch: usize) -> usize {
     let mut total = 0;
-    let mut i = 1;
-    while i < widths.len() {
-        total += widths[i];
-        i += 1;
+    // Every width but the input's.
+    let mut rest = match widths {
+        [_, layers @ ..] => layers,
+        [] => widths,
+    };
+    while let [outputs, tail @ ..] = rest {
+        total += *outputs;
+        rest = tail;
     }
     total * batch
 }
@@ -40,12 +46,15 @@ pub const fn activation_count(widths: &[usize], batch: usize) -> usize {
 /// Length of the scratch buffer the backward pass needs: two delta buffers of the widest layer.
 pub const fn scratch_count(widths: &[usize], batch: usize) -> usize {
     let mut widest = 0;
-    let mut i = 1;
-    while i < widths.len() {
-        if widths[i] > widest {
-            widest = widths[i];
+    let mut rest = match widths {
+        [_, layers @ ..] => layers,
+        [] => widths,
+    };
+    while let [outputs, tail @ ..] = rest {
+        if *outputs > widest {
+            widest = *outputs;
         }
-        i += 1;
+        rest = tail;
     }
     2 * widest * batch
 }
@@ -173,12 +182,15 @@ impl<'a> Architecture<'a> {
         let (widths, hidden, output) = (self.widths, self.hidden, self.output);
         // Offsets are recomputed from the widths (a few additions per layer) rather than
         // accumulated, so the iterator can also run backwards.
-        (0..self.layer_count()).map(move |i| LayerShape {
-            inputs: widths[i],
-            outputs: widths[i + 1],
-            parameter_offset: parameter_count(&widths[..=i]),
-            activation_offset: activation_count(&widths[..=i], 1),
-            activation: if i == last { output } else { hidden },
+        widths.windows(2).enumerate().map(move |(i, pair)| {
+            let before = widths.get(..=i).unwrap_or(&[]);
+            LayerShape {
+                inputs: pair.first().copied().unwrap_or(0),
+                outputs: pair.last().copied().unwrap_or(0),
+                parameter_offset: parameter_count(before),
+                activation_offset: activation_count(before, 1),
+                activation: if i == last { output } else { hidden },
+            }
         })
     }
 

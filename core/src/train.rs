@@ -109,10 +109,13 @@ pub fn for_each_mini_batch(
     rng.shuffle(buffers.order);
     let mut total = 0.0f64;
     for chunk in buffers.order.chunks(batch_size) {
-        let (bx, by) = (
-            &mut buffers.inputs[..chunk.len() * in_w],
-            &mut buffers.targets[..chunk.len() * out_w],
-        );
+        // Both fit: the buffers hold a full mini-batch (checked above).
+        let (Some(bx), Some(by)) = (
+            buffers.inputs.get_mut(..chunk.len() * in_w),
+            buffers.targets.get_mut(..chunk.len() * out_w),
+        ) else {
+            break;
+        };
         for ((&index, x), y) in chunk
             .iter()
             .zip(bx.chunks_exact_mut(in_w))

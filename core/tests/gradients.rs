@@ -1,6 +1,6 @@
 //! Backpropagation against finite differences, for random networks and inputs, every
 //! activation and loss.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use fprinciple_core::activation::Activation;
 use fprinciple_core::dense::{self, Arithmetic, DenseShape};
