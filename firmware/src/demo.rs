@@ -21,7 +21,7 @@ use core::f32::consts::PI;
 use core::mem::size_of;
 
 use fprinciple_core::activation::Activation;
-use fprinciple_core::dense::{self, DenseShape};
+use fprinciple_core::dense::{self, Arithmetic, DenseShape};
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::{activation_count, parameter_count, scratch_count, Mlp};
@@ -567,20 +567,32 @@ impl<'a> KernelProbe<'a> {
     /// Runs one kernel once. The backward kernels take the last outputs as the deltas.
     pub fn run(&mut self, kernel: Kernel) -> Result<()> {
         let shape = self.shape;
+        // The rounding the demo's network uses (the core's default).
+        let arithmetic = Arithmetic::Separate;
         match kernel {
-            Kernel::Forward => {
-                dense::forward(shape, self.inputs, self.weight, self.bias, self.outputs)
-            }
+            Kernel::Forward => dense::forward(
+                shape,
+                arithmetic,
+                self.inputs,
+                self.weight,
+                self.bias,
+                self.outputs,
+            ),
             Kernel::WeightGradient => dense::backward_parameters(
                 shape,
+                arithmetic,
                 self.inputs,
                 self.outputs,
                 self.grad_weight,
                 self.grad_bias,
             ),
-            Kernel::InputGradient => {
-                dense::backward_inputs(shape, self.weight, self.outputs, self.grad_inputs)
-            }
+            Kernel::InputGradient => dense::backward_inputs(
+                shape,
+                arithmetic,
+                self.weight,
+                self.outputs,
+                self.grad_inputs,
+            ),
             Kernel::Tanh => {
                 Activation::Tanh.apply_slice(self.outputs);
                 Ok(())
