@@ -331,8 +331,45 @@ fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
             }
         }
     }
-    for (p, y) in panel.iter().enumerate() {
-        let x = a.column::<R>(row0, p0 + p);
+    // A row-major left operand in a two-row tile is walked as two row slices, with no
+    // per-element bounds checks; every other case reads its columns element by element.
+    let depth = panel.len();
+    let pair = if R == 2 && a.col == 1 {
+        let start = row0 * a.row + p0;
+        let first = a.data.get(start..start + depth);
+        let second = a.data.get(start + a.row..start + a.row + depth);
+        first.zip(second)
+    } else {
+        None
+    };
+    match pair {
+        Some((first, second)) => {
+            let xs = first
+                .iter()
+                .zip(second)
+                .map(|(&u, &v)| core::array::from_fn(|r| if r == 0 { u } else { v }));
+            accumulate::<FUSED, R, W>(&mut acc, xs, panel);
+        }
+        None => {
+            let xs = (0..depth).map(|p| a.column::<R>(row0, p0 + p));
+            accumulate::<FUSED, R, W>(&mut acc, xs, panel);
+        }
+    }
+    for (c_row, acc_row) in c_rows.chunks_exact_mut(n).zip(&acc) {
+        if let Some(part) = c_row.get_mut(col..).and_then(|s| s.first_chunk_mut::<W>()) {
+            *part = *acc_row;
+        }
+    }
+}
+
+/// `acc += x · y` for each left-hand column `x` (R values) and panel row `y` (W values).
+#[inline(always)]
+fn accumulate<const FUSED: bool, const R: usize, const W: usize>(
+    acc: &mut [[f32; W]; R],
+    xs: impl Iterator<Item = [f32; R]>,
+    panel: &[[f32; W]],
+) {
+    for (x, y) in xs.zip(panel) {
         for (acc_row, &s) in acc.iter_mut().zip(&x) {
             for (o, &v) in acc_row.iter_mut().zip(y) {
                 *o = if FUSED {
@@ -341,11 +378,6 @@ fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
                     *o + s * v
                 };
             }
-        }
-    }
-    for (c_row, acc_row) in c_rows.chunks_exact_mut(n).zip(&acc) {
-        if let Some(part) = c_row.get_mut(col..).and_then(|s| s.first_chunk_mut::<W>()) {
-            *part = *acc_row;
         }
     }
 }
