@@ -36,18 +36,45 @@ fn paper(c: &mut Criterion) {
     paper_group(c, "paper_separate", Arithmetic::Separate);
 }
 
-fn paper_group(c: &mut Criterion, name: &str, arithmetic: Arithmetic) {
+/// The official preset's network, initialized, with its 61 training points (x, y) and its
+/// 64-point analysis grid.
+struct PaperSetup {
+    arch: Architecture<'static>,
+    params: Vec<f32>,
+    x: Vec<f32>,
+    y: Vec<f32>,
+    analysis: Vec<f32>,
+}
+
+fn paper_setup(arithmetic: Arithmetic) -> PaperSetup {
     let arch = Architecture::tanh(&PAPER)
         .unwrap()
         .with_arithmetic(arithmetic);
-    let p = arch.parameter_count();
-    let mut params = vec![0.0f32; p];
+    let mut params = vec![0.0f32; arch.parameter_count()];
     Init::Uniform(LayerInit::normal(0.05))
         .initialize(&arch, &mut params, &mut Rng::new(0))
         .unwrap();
     let x = grid(61, -10.0, 10.0, true);
-    let y: Vec<f32> = x.iter().map(|&x| x.sin() + (4.0 * x).sin()).collect();
+    let y = x.iter().map(|&x| x.sin() + (4.0 * x).sin()).collect();
     let analysis = grid(64, -10.0, 10.0, false);
+    PaperSetup {
+        arch,
+        params,
+        x,
+        y,
+        analysis,
+    }
+}
+
+fn paper_group(c: &mut Criterion, name: &str, arithmetic: Arithmetic) {
+    let PaperSetup {
+        arch,
+        mut params,
+        x,
+        y,
+        analysis,
+    } = paper_setup(arithmetic);
+    let p = arch.parameter_count();
     let mut outputs = vec![0.0f32; 64];
     let mut trainer = Trainer::new(
         Loss::MeanSquaredError,
@@ -87,17 +114,14 @@ fn paper_group(c: &mut Criterion, name: &str, arithmetic: Arithmetic) {
 }
 
 fn paper_parallel(c: &mut Criterion) {
-    let arch = Architecture::tanh(&PAPER)
-        .unwrap()
-        .with_arithmetic(HOST_ARITHMETIC);
+    let PaperSetup {
+        arch,
+        mut params,
+        x,
+        y,
+        analysis,
+    } = paper_setup(HOST_ARITHMETIC);
     let p = arch.parameter_count();
-    let mut params = vec![0.0f32; p];
-    Init::Uniform(LayerInit::normal(0.05))
-        .initialize(&arch, &mut params, &mut Rng::new(0))
-        .unwrap();
-    let x = grid(61, -10.0, 10.0, true);
-    let y: Vec<f32> = x.iter().map(|&x| x.sin() + (4.0 * x).sin()).collect();
-    let analysis = grid(64, -10.0, 10.0, false);
     let mut outputs = vec![0.0f32; 64];
     let samples = Samples {
         inputs: &x,
