@@ -18,10 +18,15 @@
 
 use crate::error::{check_len, Result};
 
-/// Rows of the output tile kept in registers.
+/// Rows of the output tile kept in registers on a desktop: with [`TILE_COLS`] = 64, 6 × 4
+/// sixteen-lane (AVX-512) accumulators, 4 operands and a broadcast fill 29 of the 32 vector
+/// registers, and each operand loaded from memory feeds 6 multiply-adds.
+#[cfg(not(target_arch = "arm"))]
+const TILE_ROWS: usize = 6;
+/// Rows of the output tile on a Cortex-M.
+#[cfg(target_arch = "arm")]
 const TILE_ROWS: usize = 2;
-/// Widest output tile: four 16-lane (AVX-512) vectors per row; 4 × 4 accumulators leave room
-/// for the operands in 32 registers.
+/// Widest output tile on a desktop: four 16-lane vectors per row.
 #[cfg(not(target_arch = "arm"))]
 const TILE_COLS: usize = 64;
 /// Widest output tile on a Cortex-M (32 single-precision registers, no SIMD): 2 × 8
@@ -299,12 +304,27 @@ fn column_block<const FUSED: bool, const W: usize>(
             break;
         };
         b.pack(panel, p0, col);
-        for (tile, c_rows) in c.chunks_mut(TILE_ROWS * n).enumerate() {
-            let row0 = tile * TILE_ROWS;
-            match c_rows.len() / n {
-                TILE_ROWS => tile_update::<FUSED, TILE_ROWS, W>(row0, p0, col, n, a, panel, c_rows),
-                _ => tile_update::<FUSED, 1, W>(row0, p0, col, n, a, panel, c_rows),
+        let mut row0 = 0;
+        let mut rest = &mut *c;
+        while !rest.is_empty() {
+            let rows = match rest.len() / n {
+                left if left >= TILE_ROWS => TILE_ROWS,
+                left if left >= 4 => 4,
+                left if left >= 2 => 2,
+                _ => 1,
+            };
+            let (c_rows, tail) = rest.split_at_mut((rows * n).min(rest.len()));
+            if rows == TILE_ROWS {
+                tile_update::<FUSED, TILE_ROWS, W>(row0, p0, col, n, a, panel, c_rows);
+            } else if rows == 4 {
+                tile_update::<FUSED, 4, W>(row0, p0, col, n, a, panel, c_rows);
+            } else if rows == 2 {
+                tile_update::<FUSED, 2, W>(row0, p0, col, n, a, panel, c_rows);
+            } else {
+                tile_update::<FUSED, 1, W>(row0, p0, col, n, a, panel, c_rows);
             }
+            row0 += rows;
+            rest = tail;
         }
         p0 += depth;
     }
@@ -313,6 +333,9 @@ fn column_block<const FUSED: bool, const W: usize>(
 
 /// Adds `a(row0 .. row0 + R, p0 .. p0 + depth) · panel` to the `R × W` tile of `c` at
 /// (`row0`, `col`), which starts from zero on the first panel (`p0 = 0`).
+///
+/// A row-major `a` is read as `R` row slices side by side; a transposed one (consecutive rows
+/// adjacent) as one contiguous `R`-value column per step of the sum.
 #[inline(always)]
 fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
     row0: usize,
@@ -331,29 +354,35 @@ fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
             }
         }
     }
-    // A row-major left operand in a two-row tile is walked as two row slices, with no
-    // per-element bounds checks; every other case reads its columns element by element.
     let depth = panel.len();
-    let pair = if R == 2 && a.col == 1 {
-        let start = row0 * a.row + p0;
-        let first = a.data.get(start..start + depth);
-        let second = a.data.get(start + a.row..start + a.row + depth);
-        first.zip(second)
-    } else {
-        None
-    };
-    match pair {
-        Some((first, second)) => {
+    if a.col == 1 {
+        // A row-major left operand: the tile's rows are slices read side by side, without
+        // per-element bounds checks.
+        let rows: [&[f32]; R] = core::array::from_fn(|r| {
+            let start = (row0 + r) * a.row + p0;
+            a.data.get(start..start + depth).unwrap_or(&[])
+        });
+        if let [first, second] = rows.as_slice() {
+            // Two rows (every tile on a Cortex-M) zip into one loop counter.
             let xs = first
                 .iter()
-                .zip(second)
+                .zip(*second)
                 .map(|(&u, &v)| core::array::from_fn(|r| if r == 0 { u } else { v }));
             accumulate::<FUSED, R, W>(&mut acc, xs, panel);
-        }
-        None => {
-            let xs = (0..depth).map(|p| a.column::<R>(row0, p0 + p));
+        } else if rows.iter().all(|row| row.len() == depth) {
+            let xs = (0..depth).map(|p| {
+                core::array::from_fn(|r| {
+                    rows.get(r)
+                        .and_then(|row| row.get(p))
+                        .copied()
+                        .unwrap_or(0.0)
+                })
+            });
             accumulate::<FUSED, R, W>(&mut acc, xs, panel);
         }
+    } else {
+        let xs = (0..depth).map(|p| a.column::<R>(row0, p0 + p));
+        accumulate::<FUSED, R, W>(&mut acc, xs, panel);
     }
     for (c_row, acc_row) in c_rows.chunks_exact_mut(n).zip(&acc) {
         if let Some(part) = c_row.get_mut(col..).and_then(|s| s.first_chunk_mut::<W>()) {
