@@ -456,6 +456,7 @@ mod tests {
             (61, 200, 200),
             (7, 130, 70),
             (3, 300, 65),
+            (10, 129, 11),
         ] {
             let shape = DenseShape {
                 batch,
