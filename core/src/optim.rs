@@ -7,13 +7,92 @@
 use crate::error::{check_len, Error, Result};
 
 /// One update rule.
+///
+/// A step updates each parameter from its own gradient and state alone, so it can be split:
+/// [`begin_step`](Optimizer::begin_step) advances the optimizer and hands out the step's
+/// constants ([`Update`]) with the per-parameter state, and [`Update::apply`] then updates any
+/// range of the parameters with the matching range of the state — on several threads, say —
+/// giving exactly what [`step`](Optimizer::step) gives.
 pub trait Optimizer {
     /// Moves `parameters` against `gradients`.
-    fn step(&mut self, parameters: &mut [f32], gradients: &[f32]) -> Result<()>;
+    fn step(&mut self, parameters: &mut [f32], gradients: &[f32]) -> Result<()> {
+        check_len("gradients", parameters.len(), gradients.len())?;
+        let (update, state) = self.begin_step(parameters.len())?;
+        update.apply(parameters, gradients, state);
+        Ok(())
+    }
+    /// Starts a step over `parameters` parameters: advances the step count and returns the
+    /// step's constants and the optimizer's per-parameter state (one slice per kind of state,
+    /// each `parameters` long; unused slices are empty).
+    fn begin_step(&mut self, parameters: usize) -> Result<(Update, State<'_>)>;
     /// The current learning rate.
     fn learning_rate(&self) -> f32;
     /// Changes the learning rate (schedules, or lowering it after a divergence).
     fn set_learning_rate(&mut self, learning_rate: f32);
+}
+
+/// An optimizer's per-parameter state during a step: up to two slices (SGD's velocity; Adam's
+/// first and second moments), each as long as the parameters or empty.
+pub type State<'a> = [&'a mut [f32]; 2];
+
+/// The constants of one begun step ([`Optimizer::begin_step`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Update {
+    /// SGD with momentum: `v ← μ v + g`, `θ ← θ − η v`.
+    Sgd {
+        /// η.
+        learning_rate: f32,
+        /// μ.
+        momentum: f32,
+    },
+    /// Adam, with this step's bias corrections folded in.
+    Adam {
+        /// η / (1 − β₁ᵗ).
+        step_size: f32,
+        /// 1 / √(1 − β₂ᵗ).
+        inv_sqrt_correction2: f32,
+        /// β₁.
+        beta1: f32,
+        /// β₂.
+        beta2: f32,
+        /// ε.
+        epsilon: f32,
+    },
+}
+
+impl Update {
+    /// Updates `parameters` from `gradients` and the matching range of the state (slices of
+    /// what [`Optimizer::begin_step`] returned, at the same offsets). Only the shortest of
+    /// the parameters, gradients and used state slices is updated.
+    pub fn apply(&self, parameters: &mut [f32], gradients: &[f32], state: State<'_>) {
+        let [first, second] = state;
+        match *self {
+            Update::Sgd {
+                learning_rate: lr,
+                momentum: mu,
+            } => {
+                for ((p, g), v) in parameters.iter_mut().zip(gradients).zip(first) {
+                    *v = mu * *v + g;
+                    *p -= lr * *v;
+                }
+            }
+            Update::Adam {
+                step_size,
+                inv_sqrt_correction2,
+                beta1: b1,
+                beta2: b2,
+                epsilon: eps,
+            } => {
+                for (((p, g), m), v) in parameters.iter_mut().zip(gradients).zip(first).zip(second)
+                {
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *v = b2 * *v + (1.0 - b2) * g * g;
+                    let denom = crate::float::sqrt(*v) * inv_sqrt_correction2 + eps;
+                    *p -= step_size * *m / denom;
+                }
+            }
+        }
+    }
 }
 
 fn check_rate(learning_rate: f32) -> Result<()> {
@@ -62,23 +141,13 @@ impl<S: AsRef<[f32]> + AsMut<[f32]>> Sgd<S> {
 }
 
 impl<S: AsRef<[f32]> + AsMut<[f32]>> Optimizer for Sgd<S> {
-    fn step(&mut self, parameters: &mut [f32], gradients: &[f32]) -> Result<()> {
-        check_len("gradients", parameters.len(), gradients.len())?;
-        check_len(
-            "SGD velocity",
-            parameters.len(),
-            self.velocity.as_ref().len(),
-        )?;
-        let (lr, mu) = (self.learning_rate, self.momentum);
-        for ((p, g), v) in parameters
-            .iter_mut()
-            .zip(gradients)
-            .zip(self.velocity.as_mut())
-        {
-            *v = mu * *v + g;
-            *p -= lr * *v;
-        }
-        Ok(())
+    fn begin_step(&mut self, parameters: usize) -> Result<(Update, State<'_>)> {
+        check_len("SGD velocity", parameters, self.velocity.as_ref().len())?;
+        let update = Update::Sgd {
+            learning_rate: self.learning_rate,
+            momentum: self.momentum,
+        };
+        Ok((update, [self.velocity.as_mut(), &mut []]))
     }
 
     fn learning_rate(&self) -> f32 {
@@ -194,33 +263,29 @@ impl<S: AsRef<[f32]> + AsMut<[f32]>> Adam<S> {
 }
 
 impl<S: AsRef<[f32]> + AsMut<[f32]>> Optimizer for Adam<S> {
-    fn step(&mut self, parameters: &mut [f32], gradients: &[f32]) -> Result<()> {
-        check_len("gradients", parameters.len(), gradients.len())?;
+    fn begin_step(&mut self, parameters: usize) -> Result<(Update, State<'_>)> {
+        check_len("Adam moments", parameters, self.first_moment.as_ref().len())?;
         check_len(
             "Adam moments",
-            parameters.len(),
-            self.first_moment.as_ref().len(),
+            parameters,
+            self.second_moment.as_ref().len(),
         )?;
         self.steps = self.steps.saturating_add(1);
         let t = self.steps as i32;
         // Bias corrections in f64 via libm: identical on every platform.
         let correction1 = 1.0 - libm::pow(f64::from(self.beta1), f64::from(t));
         let correction2 = 1.0 - libm::pow(f64::from(self.beta2), f64::from(t));
-        let step_size = (f64::from(self.learning_rate) / correction1) as f32;
-        let inv_sqrt_correction2 = (1.0 / libm::sqrt(correction2)) as f32;
-        let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
-        for (((p, g), m), v) in parameters
-            .iter_mut()
-            .zip(gradients)
-            .zip(self.first_moment.as_mut())
-            .zip(self.second_moment.as_mut())
-        {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            let denom = crate::float::sqrt(*v) * inv_sqrt_correction2 + eps;
-            *p -= step_size * *m / denom;
-        }
-        Ok(())
+        let update = Update::Adam {
+            step_size: (f64::from(self.learning_rate) / correction1) as f32,
+            inv_sqrt_correction2: (1.0 / libm::sqrt(correction2)) as f32,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            epsilon: self.epsilon,
+        };
+        Ok((
+            update,
+            [self.first_moment.as_mut(), self.second_moment.as_mut()],
+        ))
     }
 
     fn learning_rate(&self) -> f32 {

@@ -5,7 +5,7 @@ use fprinciple_core::activation::Activation;
 use fprinciple_core::dense::Arithmetic;
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::mlp::Architecture;
-use fprinciple_core::optim::{Adam, Optimizer, Sgd};
+use fprinciple_core::optim::{Adam, Optimizer, Sgd, State, Update};
 use fprinciple_core::rng::Rng;
 use fprinciple_core::train::{workspace_count, Trainer};
 use serde::{Deserialize, Serialize};
@@ -158,10 +158,10 @@ impl OptimizerConfig {
 }
 
 impl Optimizer for AnyOptimizer {
-    fn step(&mut self, parameters: &mut [f32], gradients: &[f32]) -> fprinciple_core::Result<()> {
+    fn begin_step(&mut self, parameters: usize) -> fprinciple_core::Result<(Update, State<'_>)> {
         match self {
-            AnyOptimizer::Adam(o) => o.step(parameters, gradients),
-            AnyOptimizer::Sgd(o) => o.step(parameters, gradients),
+            AnyOptimizer::Adam(o) => o.begin_step(parameters),
+            AnyOptimizer::Sgd(o) => o.begin_step(parameters),
         }
     }
     fn learning_rate(&self) -> f32 {

@@ -1,17 +1,21 @@
-//! Data-parallel training: one batch split across threads.
+//! Data-parallel training: one batch split across the threads of a pool.
 //!
 //! [`ParallelTrainer`] mirrors [`fprinciple_core::train::Trainer`] (`step`, `epoch`, `predict`,
 //! `evaluate`, `optimizer`) so an experiment can swap it in. Each step splits the batch into
 //! contiguous parts, one per thread; every thread runs
 //! [`compute_gradients`](fprinciple_core::train::compute_gradients) on its part with the loss
 //! normalized by the *whole* batch, so the parts' gradients add up to the full-batch gradient.
-//! The parts are added in thread order, then the optimizer takes one step: results depend on
-//! the thread count but never on scheduling, and with one thread they are bit-identical to
-//! the core's `Trainer`.
+//! The optimizer step is split too: each thread takes a range of the parameters, adds the
+//! parts' gradients there in thread order and applies the step's update
+//! ([`Optimizer::begin_step`], [`Update::apply`](fprinciple_core::optim::Update::apply)).
+//! Results depend on the thread count but never on scheduling, and with one thread they are
+//! bit-identical to the core's `Trainer`.
 //!
-//! Threads are scoped (`std::thread::scope`) and live for one call, so they can borrow the
-//! parameters and samples. Starting them costs tens of microseconds, so small batches run on
-//! the calling thread alone (see [`MIN_WORK_PER_THREAD`]).
+//! The threads are a [`rayon`] pool owned by the trainer and kept for its lifetime: handing a
+//! pool work costs microseconds, where starting threads for each call cost tens of them. Small
+//! batches still run on the calling thread alone (see [`MIN_WORK_PER_THREAD`]).
+
+use std::sync::Arc;
 
 use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::{activation_count, Architecture};
@@ -21,19 +25,26 @@ use fprinciple_core::train::{
     compute_gradients, for_each_mini_batch, workspace_count, BatchBuffers, Samples,
 };
 use fprinciple_core::{Error, Result};
+use rayon::prelude::*;
 
 /// A batch is split only if every thread gets at least this much work, counted as parameters ×
 /// samples (one forward and backward pass costs about 6 flop per unit). 2²⁰ units are about
-/// 6 Mflop, a fraction of a millisecond: far more than starting and joining a thread.
+/// 6 Mflop, a fraction of a millisecond: far more than handing work to the pool.
 pub const MIN_WORK_PER_THREAD: usize = 1 << 20;
 
+/// Parameters per thread below which the optimizer step runs on one thread.
+const MIN_PARAMETERS_PER_THREAD: usize = 1 << 14;
+
 /// Trains a network with a batch split across `threads` threads; owns the optimizer, the
-/// gradient buffers and the workspaces, and borrows the parameters for each call.
+/// gradient buffers, the workspaces and the thread pool, and borrows the parameters for each
+/// call.
 #[derive(Debug, Clone)]
 pub struct ParallelTrainer<O> {
     loss: Loss,
     optimizer: O,
     threads: usize,
+    /// `None` with one thread, or if the system refused to start threads.
+    pool: Option<Arc<rayon::ThreadPool>>,
     /// One gradient buffer and one workspace per thread; thread 0's gradient receives the sum.
     gradients: Vec<Vec<f32>>,
     workspaces: Vec<Vec<f32>>,
@@ -41,17 +52,30 @@ pub struct ParallelTrainer<O> {
 
 impl<O: Optimizer + Send> ParallelTrainer<O> {
     /// A trainer using up to `threads` threads (0 means one per available core). Buffers are
-    /// allocated on first use and grow to the largest batch seen.
+    /// allocated on first use and grow to the largest batch seen. If the threads cannot be
+    /// started the trainer works on the calling thread alone.
     pub fn new(loss: Loss, optimizer: O, threads: usize) -> Self {
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             threads
         };
+        let pool = if threads > 1 {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("fprinciple-train-{i}"))
+                .build()
+                .ok()
+                .map(Arc::new)
+        } else {
+            None
+        };
+        let threads = if pool.is_some() { threads } else { 1 };
         ParallelTrainer {
             loss,
             optimizer,
             threads,
+            pool,
             gradients: vec![Vec::new(); threads],
             workspaces: vec![Vec::new(); threads],
         }
@@ -91,7 +115,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
 
     /// One optimizer step on one batch (the whole training set for full-batch training).
     /// Returns the batch's loss before the step; a NaN or infinite loss is an error and leaves
-    /// the parameters untouched.
+    /// the parameters and the optimizer untouched.
     pub fn step(
         &mut self,
         arch: &Architecture<'_>,
@@ -116,46 +140,29 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         }
         let loss = self.loss;
         let params: &[f32] = parameters;
-        let part = |t: usize| {
-            let (start, end) = (t * batch / threads, (t + 1) * batch / threads);
-            Samples {
-                inputs: samples.inputs.get(start * in_w..end * in_w).unwrap_or(&[]),
-                targets: samples
-                    .targets
-                    .get(start * out_w..end * out_w)
-                    .unwrap_or(&[]),
-            }
-        };
-        let mut jobs = self
+        let jobs: Vec<_> = self
             .gradients
             .iter_mut()
             .zip(&mut self.workspaces)
-            .take(threads);
-        let Some((first_g, first_w)) = jobs.next() else {
+            .take(threads)
+            .enumerate()
+            .map(|(t, (g, w))| {
+                let (start, end) = (t * batch / threads, (t + 1) * batch / threads);
+                let part = Samples {
+                    inputs: samples.inputs.get(start * in_w..end * in_w).unwrap_or(&[]),
+                    targets: samples
+                        .targets
+                        .get(start * out_w..end * out_w)
+                        .unwrap_or(&[]),
+                };
+                (part, g, w)
+            })
+            .collect();
+        if jobs.is_empty() {
             return Err(Error::EmptyBatch);
-        };
-        let values: Vec<Result<f32>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .enumerate()
-                .map(|(i, (g, w))| {
-                    let part = part(i + 1);
-                    scope.spawn(move || compute_gradients(arch, loss, params, part, batch, g, w))
-                })
-                .collect();
-            let mut values = vec![compute_gradients(
-                arch,
-                loss,
-                params,
-                part(0),
-                batch,
-                first_g,
-                first_w,
-            )];
-            values.extend(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or(Err(Error::InvalidSetting("a training thread panicked")))
-            }));
-            values
+        }
+        let values = run_parts(self.pool.as_deref(), jobs, |(part, g, w)| {
+            compute_gradients(arch, loss, params, part, batch, g, w)
         });
         let mut value = 0.0f32;
         for v in values {
@@ -164,13 +171,47 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss);
         }
-        let (sum, others) = self.gradients.split_at_mut(1);
-        let sum = &mut sum[0];
-        for other in others.iter().take(threads - 1) {
-            sum.iter_mut().zip(other).for_each(|(s, g)| *s += g);
-        }
-        self.optimizer.step(parameters, sum)?;
+        self.update(parameters, threads)?;
         Ok(value)
+    }
+
+    /// Adds the first `threads` gradient buffers into the first (in thread order) and takes
+    /// one optimizer step, both split into one range of parameters per thread.
+    fn update(&mut self, parameters: &mut [f32], threads: usize) -> Result<()> {
+        let p = parameters.len();
+        let (sum, others) = self.gradients.split_at_mut(1);
+        let sum = sum.first_mut().map(Vec::as_mut_slice).unwrap_or_default();
+        let others: Vec<&[f32]> = others.iter().take(threads - 1).map(Vec::as_slice).collect();
+        let (update, state) = self.optimizer.begin_step(p)?;
+        let [mut first, mut second] = state;
+        let ranges = (p / MIN_PARAMETERS_PER_THREAD).clamp(1, self.threads);
+        // Ranges are multiples of 16 values so that no two threads share a cache line.
+        let chunk = p.div_ceil(ranges).next_multiple_of(16);
+        let (mut parameters, mut sum) = (parameters, sum);
+        let mut parts = Vec::with_capacity(ranges);
+        let mut offset = 0;
+        while !parameters.is_empty() {
+            let len = chunk.min(parameters.len());
+            let (p_head, p_tail) = parameters.split_at_mut(len);
+            let (g_head, g_tail) = sum.split_at_mut(len.min(sum.len()));
+            let (f_head, f_tail) = first.split_at_mut(len.min(first.len()));
+            let (s_head, s_tail) = second.split_at_mut(len.min(second.len()));
+            parts.push((offset, p_head, g_head, [f_head, s_head]));
+            (parameters, sum, first, second) = (p_tail, g_tail, f_tail, s_tail);
+            offset += len;
+        }
+        run_parts(
+            self.pool.as_deref(),
+            parts,
+            |(offset, params, grads, state)| {
+                for other in &others {
+                    let other = other.get(offset..offset + grads.len()).unwrap_or(&[]);
+                    grads.iter_mut().zip(other).for_each(|(s, g)| *s += g);
+                }
+                update.apply(params, grads, state);
+            },
+        );
+        Ok(())
     }
 
     /// One epoch of mini-batches of `batch_size` samples in a fresh random order (the last batch
@@ -209,40 +250,30 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
                 actual: outputs.len(),
             });
         }
+        if n == 0 {
+            return Ok(());
+        }
         // A forward pass is a third of a step's work.
         let threads = self.threads_for(arch, n.div_ceil(3));
         let rows = n.div_ceil(threads);
         let needed = activation_count(arch.widths(), rows);
-        let mut results = Vec::with_capacity(threads);
-        std::thread::scope(|scope| {
-            let mut handles = Vec::with_capacity(threads);
-            let mut local = None;
-            for (i, ((x, y), w)) in inputs
-                .chunks(rows * in_w)
-                .zip(outputs.chunks_mut(rows * out_w))
-                .zip(&mut self.workspaces)
-                .enumerate()
-            {
+        let jobs: Vec<_> = inputs
+            .chunks(rows * in_w)
+            .zip(outputs.chunks_mut(rows * out_w))
+            .zip(&mut self.workspaces)
+            .map(|((x, y), w)| {
                 if w.len() < needed {
                     w.resize(needed, 0.0);
                 }
-                let job = move || -> Result<()> {
-                    y.copy_from_slice(arch.forward(parameters, x, w)?);
-                    Ok(())
-                };
-                if i == 0 {
-                    local = Some(job);
-                } else {
-                    handles.push(scope.spawn(job));
-                }
-            }
-            results.push(local.map_or(Ok(()), |mut job| job()));
-            results.extend(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or(Err(Error::InvalidSetting("a prediction thread panicked")))
-            }));
-        });
-        results.into_iter().collect()
+                (x, y, w)
+            })
+            .collect();
+        run_parts(self.pool.as_deref(), jobs, |(x, y, w)| -> Result<()> {
+            y.copy_from_slice(arch.forward(parameters, x, w)?);
+            Ok(())
+        })
+        .into_iter()
+        .collect()
     }
 
     /// The loss of the network on `samples` (a test set), without training.
@@ -256,6 +287,21 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         self.predict(arch, parameters, samples.inputs, outputs)?;
         self.loss
             .value(outputs, samples.targets, arch.output_width())
+    }
+}
+
+/// Runs `job` on every part, on the pool's threads if there is more than one part, and returns
+/// the results in the parts' order.
+fn run_parts<T: Send, R: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    parts: Vec<T>,
+    job: impl Fn(T) -> R + Sync + Send,
+) -> Vec<R> {
+    match pool {
+        Some(pool) if parts.len() > 1 => {
+            pool.install(|| parts.into_par_iter().with_max_len(1).map(job).collect())
+        }
+        _ => parts.into_iter().map(job).collect(),
     }
 }
 
