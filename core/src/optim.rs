@@ -215,10 +215,14 @@ impl<S: AsRef<[f32]> + AsMut<[f32]>> Optimizer for Adam<S> {
             .zip(self.first_moment.as_mut())
             .zip(self.second_moment.as_mut())
         {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            let denom = crate::float::sqrt(*v) * inv_sqrt_correction2 + eps;
-            *p -= step_size * *m / denom;
+            // The new moments stay in registers: where the square root is a library call
+            // (no `std`), values stored through `m` and `v` would be loaded again after it.
+            let first = b1 * *m + (1.0 - b1) * g;
+            let second = b2 * *v + (1.0 - b2) * g * g;
+            *m = first;
+            *v = second;
+            let denom = crate::float::sqrt(second) * inv_sqrt_correction2 + eps;
+            *p -= step_size * first / denom;
         }
         Ok(())
     }
