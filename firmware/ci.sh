@@ -7,7 +7,7 @@
 # when llvm-size or arm-none-eabi-size is installed, the image sizes.
 #
 # Environment: FIRMWARE_TIMEOUT (seconds per run, default 300 here, read by run-qemu.sh; the
-# soft-float Cortex-M3 run takes about 75 s on a 2-core x86-64 machine).
+# soft-float Cortex-M3 run takes about 45 s on a 2-core x86-64 machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The QEMU runs need the QEMU memory layouts, whatever the caller selected for a board.

@@ -1,8 +1,9 @@
 //! Activation functions, applied element-wise after each dense layer.
 //!
-//! `tanh` is computed by [`tanh`], a branch-free rational-polynomial form in plain IEEE `f32`
-//! arithmetic: the same operations give the same bits on every platform, and the compiler
-//! vectorizes it over a slice (a libm call per value was most of a forward pass).
+//! `tanh` is computed by [`tanh`], a rational-polynomial form in plain IEEE `f32` arithmetic:
+//! the same operations give the same bits on every platform. On a desktop it is branch-free, so
+//! the compiler vectorizes it over a slice (a libm call per value was most of a forward pass);
+//! on a Cortex-M, which has no vectors, it computes only the one of its two forms it needs.
 
 /// The non-linearity of a layer.
 ///
@@ -78,11 +79,19 @@ const TANH_POLYNOMIAL_LIMIT: f32 = 0.625;
 /// Magnitudes above this are clamped (tanh(10) rounds to 1 in `f32`), so `exp` cannot overflow.
 const TANH_CLAMP: f32 = 10.0;
 
-/// The hyperbolic tangent, branch-free in plain IEEE `f32` arithmetic and bit operations.
+/// Whether [`tanh`] computes both of its forms and selects one ([`tanh_with`]), which lets a loop
+/// over a slice vectorize. On 32-bit Arm (the Cortex-M targets, which have no vectors) it
+/// computes only the form it needs and saves the other's instructions. Both give the same bits,
+/// as they round the same operations on the same values.
+const TANH_SELECTS: bool = cfg!(not(target_arch = "arm"));
+
+/// The hyperbolic tangent in plain IEEE `f32` arithmetic and bit operations.
 ///
 /// `|x| < 0.625`: Cephes' odd polynomial `x + x³ P(x²)`; otherwise `1 − 2 / (eˣ·ˣ + 1)` with
-/// [`exp`] of `2|x|` (clamped to 20); the sign is copied from `x`. Both branches are computed and
-/// one is selected, so a loop over a slice vectorizes. Deterministic on every platform.
+/// `exp` of `2|x|` (clamped to 20); the sign is copied from `x`. On a desktop both forms are
+/// computed and one is selected, without branches, so a loop over a slice vectorizes; on a
+/// Cortex-M only the selected one is computed. The result is the same, bit for bit, either way
+/// and on every platform.
 ///
 /// Measured over every `f32` in `[0, 10.5]` (and by symmetry the negatives; beyond, both give
 /// ±1): at most 1 ulp from `libm::tanh` computed in `f64` and rounded, at most 2 ulp from
@@ -90,25 +99,28 @@ const TANH_CLAMP: f32 = 10.0;
 /// `tanh(±∞) = ±1`, a NaN gives a NaN.
 #[inline]
 pub fn tanh(x: f32) -> f32 {
+    tanh_with::<TANH_SELECTS>(x)
+}
+
+/// [`tanh`], computing both forms and selecting one if `SELECT` (branch-free), else branching
+/// to the one it needs. The two share [`tanh_polynomial`] and [`tanh_exponential`], so they
+/// round the same operations on the same values.
+#[inline(always)]
+fn tanh_with<const SELECT: bool>(x: f32) -> f32 {
     const SIGN: u32 = 0x8000_0000;
     let a = f32::from_bits(x.to_bits() & !SIGN);
-    let z = a * a;
-    let small =
-        ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
-            - 3.333_328e-1)
-            * z
-            * a
-            + a;
-    let t = if a < TANH_CLAMP {
-        a + a
+    let magnitude = if SELECT {
+        let small = tanh_polynomial(a);
+        let large = tanh_exponential(a);
+        if a < TANH_POLYNOMIAL_LIMIT {
+            small
+        } else {
+            large
+        }
+    } else if a < TANH_POLYNOMIAL_LIMIT {
+        tanh_polynomial(a)
     } else {
-        2.0 * TANH_CLAMP
-    };
-    let large = 1.0 - 2.0 / (exp_positive(t) + 1.0);
-    let magnitude = if a < TANH_POLYNOMIAL_LIMIT {
-        small
-    } else {
-        large
+        tanh_exponential(a)
     };
     let result = f32::from_bits(magnitude.to_bits() | (x.to_bits() & SIGN));
     if x.is_nan() {
@@ -116,6 +128,28 @@ pub fn tanh(x: f32) -> f32 {
     } else {
         result
     }
+}
+
+/// `tanh a` for `0 ≤ a < 0.625`: `a + a³ P(a²)`.
+#[inline(always)]
+fn tanh_polynomial(a: f32) -> f32 {
+    let z = a * a;
+    ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
+        - 3.333_328e-1)
+        * z
+        * a
+        + a
+}
+
+/// `tanh a` for `a ≥ 0.625`: `1 − 2 / (e²ᵃ + 1)`, with `2a` clamped to 20.
+#[inline(always)]
+fn tanh_exponential(a: f32) -> f32 {
+    let t = if a < TANH_CLAMP {
+        a + a
+    } else {
+        2.0 * TANH_CLAMP
+    };
+    1.0 - 2.0 / (exp_positive(t) + 1.0)
 }
 
 /// `eᵗ` for `0 ≤ t ≤ 20` (Cephes' `expf`): `t = n ln 2 + r` with `|r| ≤ ln 2 / 2`, a degree-7
@@ -168,6 +202,44 @@ mod tests {
             assert_eq!(tanh(-x).to_bits(), (-y).to_bits());
         }
         assert!(worst.0 <= 2, "{} ulp at {}", worst.0, worst.1);
+    }
+
+    /// Both forms of `tanh` bit for bit, whichever one `tanh` uses on this platform: over a
+    /// sweep of every 11th bit pattern (all magnitudes, both signs, infinities and NaNs) and
+    /// every `f32` within 2¹⁶ ulp of each place where the forms choose (0.625 and the clamp).
+    #[test]
+    fn tanh_forms_agree_bit_for_bit() {
+        let same = |x: f32| {
+            let (selected, branched) = (tanh_with::<true>(x), tanh_with::<false>(x));
+            assert_eq!(
+                selected.to_bits(),
+                branched.to_bits(),
+                "x = {x:e} ({:#010x})",
+                x.to_bits()
+            );
+            assert_eq!(tanh(x).to_bits(), selected.to_bits());
+        };
+        for bits in (0..=u32::MAX).step_by(11) {
+            same(f32::from_bits(bits));
+        }
+        for edge in [TANH_POLYNOMIAL_LIMIT, TANH_CLAMP] {
+            let bits = edge.to_bits();
+            for b in bits - (1 << 16)..=bits + (1 << 16) {
+                same(f32::from_bits(b));
+                same(-f32::from_bits(b));
+            }
+        }
+        for x in [
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            f32::MIN,
+        ] {
+            same(x);
+        }
     }
 
     #[test]

@@ -85,14 +85,17 @@ impl Loss {
     /// The summed loss of one sample (not yet divided by the normalizer).
     fn sample_loss(self, h: &[f32], y: &[f32]) -> f64 {
         match self {
-            Loss::MeanSquaredError => h
-                .iter()
-                .zip(y)
-                .map(|(h, y)| {
+            Loss::MeanSquaredError => {
+                // `sum()` would start from a zero; starting from the first square gives the same
+                // value (a zero added to a square changes nothing) with one addition fewer per
+                // sample, which counts where `f64` is software (a Cortex-M).
+                let mut squares = h.iter().zip(y).map(|(h, y)| {
                     let d = f64::from(h - y);
                     d * d
-                })
-                .sum(),
+                });
+                let first = squares.next().unwrap_or(0.0);
+                squares.fold(first, |sum, square| sum + square)
+            }
             Loss::SoftmaxCrossEntropy => {
                 let (max, sum) = softmax_normalizer(h);
                 let log_sum = f64::from(max) + libm::log(f64::from(sum));
@@ -151,6 +154,34 @@ mod tests {
             .unwrap();
         assert_eq!(l, (1.0 + 4.0) / 4.0);
         assert_eq!(g, [0.5, 0.0, -1.0, 0.0]);
+    }
+
+    /// The per-sample sum of squares starts from its first term: bit for bit what `sum()`
+    /// gives.
+    #[test]
+    fn mse_sample_sum_matches_iterator_sum() {
+        let mut rng = crate::rng::Rng::new(3);
+        for width in 1..=12 {
+            for _ in 0..200 {
+                let (mut h, mut y) = ([0.0f32; 12], [0.0f32; 12]);
+                for (h, y) in h.iter_mut().zip(y.iter_mut()).take(width) {
+                    *h = rng.normal_f32(10.0);
+                    *y = rng.normal_f32(1.0);
+                }
+                let (h, y) = (&h[..width], &y[..width]);
+                let expect: f64 = h
+                    .iter()
+                    .zip(y)
+                    .map(|(h, y)| f64::from(h - y) * f64::from(h - y))
+                    .sum();
+                let got = Loss::MeanSquaredError.sample_loss(h, y);
+                assert_eq!(got.to_bits(), expect.to_bits());
+            }
+        }
+        assert_eq!(
+            Loss::MeanSquaredError.sample_loss(&[1.5], &[1.5]).to_bits(),
+            0
+        );
     }
 
     #[test]

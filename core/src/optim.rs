@@ -85,10 +85,15 @@ impl Update {
             } => {
                 for (((p, g), m), v) in parameters.iter_mut().zip(gradients).zip(first).zip(second)
                 {
-                    *m = b1 * *m + (1.0 - b1) * g;
-                    *v = b2 * *v + (1.0 - b2) * g * g;
-                    let denom = crate::float::sqrt(*v) * inv_sqrt_correction2 + eps;
-                    *p -= step_size * *m / denom;
+                    // The new moments stay in registers: where the square root is a library
+                    // call (no `std`), values stored through `m` and `v` would be loaded again
+                    // after it.
+                    let first = b1 * *m + (1.0 - b1) * g;
+                    let second = b2 * *v + (1.0 - b2) * g * g;
+                    *m = first;
+                    *v = second;
+                    let denom = crate::float::sqrt(second) * inv_sqrt_correction2 + eps;
+                    *p -= step_size * first / denom;
                 }
             }
         }

@@ -80,7 +80,7 @@ pub const STEPS: u32 = 1000;
 /// Steps between two observations of the tracker (and two `step=` log lines). Convergence
 /// steps are multiples of it; a peak needs 10 consecutive observations below Δ_F = 0.1, so a
 /// run ends at least 90 steps after its last peak converged. An observation (a forward pass on
-/// the grid and a 64-point FFT) costs about half a training step.
+/// the grid and a 64-point FFT) costs less than half a training step.
 pub const OBSERVE_EVERY: u32 = 10;
 /// Peaks the tracker follows: the target's three, at bins 1, 3 and 5.
 pub const PEAKS: usize = 3;

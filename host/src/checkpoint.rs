@@ -3,30 +3,41 @@
 //!
 //! A checkpoint holds the network parameters, the optimizer state, the random generator, the
 //! position in the run and every measurement so far (so the resumed run's figures and summary
-//! are complete). What goes in is up to each experiment ([`Encode`] / [`Decode`]); this module
-//! owns the file around it.
+//! are complete). What goes in is up to each experiment: any serde type; this module owns the
+//! file around it.
 //!
-//! # File format, version 1
-//!
-//! Binary, every number little-endian, so `f32` values come back bit for bit (NaN and ∞
-//! included, which JSON cannot carry):
+//! # File format, version 2
 //!
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `FPCKPT` `\r\n` |
-//! | 4 | format version (`u32`) |
-//! | 8 + n | the experiment's name (`u64` length, UTF-8) |
-//! | … | the experiment's state ([`Encode`]) |
-//! | 8 | FNV-1a 64 of every byte before it |
+//! | 4 | format version (`u32`, little-endian) |
+//! | … | the experiment's name (a string), then its state, both in [postcard] |
+//! | 8 | FNV-1a 64 of every byte before it (`u64`, little-endian) |
 //!
-//! A sequence is its `u64` length and its items; an `Option` a `0`/`1` byte and the value.
+//! [postcard] writes a struct as its fields in declaration order, without names; an integer
+//! wider than a byte as a varint, a sequence or string as its varint length and its items, an
+//! `Option` as a `0`/`1` byte and the value, an enum as its variant's index and the variant's
+//! fields; and every `f32`/`f64` as its little-endian bytes, so values come back bit for bit
+//! (NaN payloads and ∞ included, which JSON cannot carry). The types saved here must therefore
+//! keep to what a format without field names can read back: no `skip_serializing_if`, no
+//! `flatten`, no internally tagged or untagged enums; and changing a saved type's fields
+//! changes the format, so [`VERSION`] goes up with it.
+//!
 //! Reading checks the magic, the checksum, the version and the name before the state, and
 //! refuses anything else with a message that says what is wrong: a damaged or truncated file
-//! is an error, never a panic, and never a huge allocation (no length may exceed the bytes
-//! left).
+//! is an error, never a panic. Postcard gives serde no sequence length beyond the bytes left, and
+//! serde reserves at most 1 MiB ahead for a sequence, so a file with a lying length (even with
+//! its checksum fixed up) costs at most a few MiB and a small multiple of its own size to
+//! refuse (`host/tests/corpus.rs` measures it).
+//!
+//! [postcard]: https://docs.rs/postcard
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::network::AnyOptimizer;
 use crate::record::write_atomic;
@@ -37,8 +48,15 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 /// The first bytes of every checkpoint (the line break catches text-mode mangling).
 pub const MAGIC: [u8; 8] = *b"FPCKPT\r\n";
 
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this build writes and reads. Version 1 was a hand-written encoding of the
+/// same states; version 2 is postcard.
+pub const VERSION: u32 = 2;
+
+/// Bytes of the version field.
+const VERSION_LEN: usize = 4;
+
+/// Bytes of the checksum at the end.
+const SUM_LEN: usize = 8;
 
 /// Why a checkpoint could not be written, read or used.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +69,12 @@ pub enum CheckpointError {
         /// What the operating system said.
         message: String,
     },
-    /// The bytes are not a usable checkpoint (damaged, truncated, another format or version).
+    /// The state could not be turned into bytes.
+    Encode(String),
+    /// The bytes are not a usable checkpoint (damaged, truncated, another format).
     Damaged(String),
+    /// A checkpoint of another format version (written by another version of fprinciple).
+    Version(u32),
     /// The checkpoint is sound but does not belong to this run (other settings, data or
     /// experiment).
     Mismatch(String),
@@ -62,7 +84,13 @@ impl fmt::Display for CheckpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            Self::Encode(why) => write!(f, "cannot encode the checkpoint: {why}"),
             Self::Damaged(why) => write!(f, "damaged checkpoint: {why}"),
+            Self::Version(found) => write!(
+                f,
+                "unsupported checkpoint: format version {found}; this build reads version \
+                 {VERSION} (it was written by another version of fprinciple: start the run again)"
+            ),
             Self::Mismatch(why) => write!(f, "the checkpoint does not fit this run: {why}"),
         }
     }
@@ -74,227 +102,25 @@ fn damaged(why: impl Into<String>) -> CheckpointError {
     CheckpointError::Damaged(why.into())
 }
 
-/// The result type of decoding.
+/// The result type of reading and writing checkpoints.
 pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 
-/// A value that can be written into a checkpoint.
-pub trait Encode {
-    /// Appends the value's bytes.
-    fn encode(&self, out: &mut Encoder);
-}
-
-/// A value that can be read back from a checkpoint.
-pub trait Decode: Sized {
-    /// Reads the value written by [`Encode::encode`].
-    fn decode(input: &mut Decoder<'_>) -> Result<Self>;
-}
-
-/// Collects the bytes of a checkpoint.
-#[derive(Debug, Default)]
-pub struct Encoder {
-    bytes: Vec<u8>,
-}
-
-impl Encoder {
-    /// Appends raw bytes.
-    pub fn put_bytes(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
-    }
-
-    /// Appends any encodable value.
-    pub fn put<T: Encode + ?Sized>(&mut self, value: &T) {
-        value.encode(self);
-    }
-}
-
-/// Reads the bytes of a checkpoint front to back; every read checks the bytes left.
-#[derive(Debug)]
-pub struct Decoder<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Decoder<'a> {
-    /// A decoder over `bytes`.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Decoder { bytes }
-    }
-
-    /// Bytes not yet read.
-    pub fn remaining(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// The next `n` bytes.
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if n > self.bytes.len() {
-            return Err(damaged(format!(
-                "it ends early ({n} bytes needed, {} left)",
-                self.bytes.len()
-            )));
+/// What is wrong with bytes that passed the checksum but do not decode as `what` (only a file
+/// made or edited on purpose gets here: damage is caught by the checksum).
+fn undecodable(what: &str, error: &postcard::Error) -> CheckpointError {
+    use postcard::Error as E;
+    let why = match error {
+        E::DeserializeUnexpectedEnd => "it ends early".to_string(),
+        E::DeserializeBadVarint => "a malformed integer, or one too large for its field".into(),
+        E::DeserializeBadBool => "a byte other than 0 or 1 where a flag belongs".into(),
+        E::DeserializeBadOption => "a byte other than 0 or 1 where an optional value begins".into(),
+        E::DeserializeBadUtf8 | E::DeserializeBadChar => "text that is not UTF-8".into(),
+        E::DeserializeBadEnum | E::SerdeDeCustom => {
+            "a value its type cannot hold (such as an unknown optimizer kind)".into()
         }
-        let (head, tail) = self.bytes.split_at(n);
-        self.bytes = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let mut out = [0; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    /// Reads any decodable value.
-    pub fn get<T: Decode>(&mut self) -> Result<T> {
-        T::decode(self)
-    }
-
-    /// A sequence length, refused when it claims more items than bytes left (every item
-    /// takes at least one byte), so a damaged length cannot trigger a huge allocation.
-    pub fn length(&mut self) -> Result<usize> {
-        let n = u64::decode(self)?;
-        match usize::try_from(n) {
-            Ok(n) if n <= self.bytes.len() => Ok(n),
-            _ => Err(damaged(format!(
-                "a length of {n} items with only {} bytes left",
-                self.bytes.len()
-            ))),
-        }
-    }
-
-    /// Fails unless every byte was read.
-    pub fn finish(&self) -> Result<()> {
-        if self.bytes.is_empty() {
-            Ok(())
-        } else {
-            Err(damaged(format!(
-                "{} unexpected bytes after the state",
-                self.bytes.len()
-            )))
-        }
-    }
-}
-
-macro_rules! le_number {
-    ($($t:ty),*) => {$(
-        impl Encode for $t {
-            fn encode(&self, out: &mut Encoder) {
-                out.put_bytes(&self.to_le_bytes());
-            }
-        }
-        impl Decode for $t {
-            fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-                Ok(<$t>::from_le_bytes(input.array()?))
-            }
-        }
-    )*};
-}
-
-le_number!(u8, u32, u64, f32, f64);
-
-impl Encode for usize {
-    fn encode(&self, out: &mut Encoder) {
-        (*self as u64).encode(out);
-    }
-}
-
-impl Decode for usize {
-    fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-        let n = u64::decode(input)?;
-        usize::try_from(n).map_err(|_| damaged(format!("{n} does not fit this machine's usize")))
-    }
-}
-
-impl Encode for bool {
-    fn encode(&self, out: &mut Encoder) {
-        u8::from(*self).encode(out);
-    }
-}
-
-impl Decode for bool {
-    fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-        match u8::decode(input)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            b => Err(damaged(format!("{b} where a flag (0 or 1) belongs"))),
-        }
-    }
-}
-
-impl<T: Encode> Encode for Option<T> {
-    fn encode(&self, out: &mut Encoder) {
-        match self {
-            None => out.put(&false),
-            Some(v) => {
-                out.put(&true);
-                out.put(v);
-            }
-        }
-    }
-}
-
-impl<T: Decode> Decode for Option<T> {
-    fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-        Ok(if bool::decode(input)? {
-            Some(T::decode(input)?)
-        } else {
-            None
-        })
-    }
-}
-
-impl<T: Encode> Encode for [T] {
-    fn encode(&self, out: &mut Encoder) {
-        self.len().encode(out);
-        for item in self {
-            item.encode(out);
-        }
-    }
-}
-
-impl<T: Encode> Encode for Vec<T> {
-    fn encode(&self, out: &mut Encoder) {
-        self.as_slice().encode(out);
-    }
-}
-
-impl<T: Decode> Decode for Vec<T> {
-    fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-        let n = input.length()?;
-        (0..n).map(|_| T::decode(input)).collect()
-    }
-}
-
-impl Encode for str {
-    fn encode(&self, out: &mut Encoder) {
-        self.len().encode(out);
-        out.put_bytes(self.as_bytes());
-    }
-}
-
-impl Encode for String {
-    fn encode(&self, out: &mut Encoder) {
-        self.as_str().encode(out);
-    }
-}
-
-impl Decode for String {
-    fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-        let n = input.length()?;
-        String::from_utf8(input.take(n)?.to_vec()).map_err(|_| damaged("text that is not UTF-8"))
-    }
-}
-
-impl<A: Encode, B: Encode> Encode for (A, B) {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.0);
-        out.put(&self.1);
-    }
-}
-
-impl<A: Decode, B: Decode> Decode for (A, B) {
-    fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-        Ok((input.get()?, input.get()?))
-    }
+        other => other.to_string(),
+    };
+    damaged(format!("{what} does not decode: {why}"))
 }
 
 /// FNV-1a 64 (Fowler, Noll, Vo): a checksum that catches damaged bytes, not tampering.
@@ -303,62 +129,91 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// The bytes of a checkpoint of `experiment` holding `state`.
-pub fn to_bytes<S: Encode>(experiment: &str, state: &S) -> Vec<u8> {
-    let mut out = Encoder::default();
-    out.put_bytes(&MAGIC);
-    out.put(&VERSION);
-    out.put(experiment);
-    out.put(state);
-    let sum = fnv1a(&out.bytes);
-    out.put(&sum);
-    out.bytes
+pub fn to_bytes<S: Serialize + ?Sized>(experiment: &str, state: &S) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(MAGIC.len() + VERSION_LEN + SUM_LEN + 64);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    let encode_error = |e: postcard::Error| CheckpointError::Encode(e.to_string());
+    let out = postcard::to_extend(experiment, out).map_err(encode_error)?;
+    let mut out = postcard::to_extend(state, out).map_err(encode_error)?;
+    let sum = fnv1a(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    Ok(out)
 }
 
 /// The state in the bytes of a checkpoint of `experiment`; anything else is refused.
-pub fn from_bytes<S: Decode>(bytes: &[u8], experiment: &str) -> Result<S> {
-    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+pub fn from_bytes<S: DeserializeOwned>(bytes: &[u8], experiment: &str) -> Result<S> {
+    let Some(rest) = bytes.strip_prefix(&MAGIC) else {
         return Err(damaged("not a fprinciple checkpoint (wrong first bytes)"));
-    }
-    let Some(body_len) = bytes.len().checked_sub(8) else {
-        return Err(damaged("too short"));
     };
-    let (body, sum) = bytes.split_at(body_len);
-    let mut sum_bytes = [0; 8];
+    let sealed = rest
+        .len()
+        .checked_sub(SUM_LEN)
+        .filter(|&body| body >= VERSION_LEN)
+        .map(|body| rest.split_at(body));
+    let Some((body, sum)) = sealed else {
+        return Err(damaged(format!(
+            "it is truncated ({} bytes, fewer than the {} of its header and checksum)",
+            bytes.len(),
+            MAGIC.len() + VERSION_LEN + SUM_LEN
+        )));
+    };
+    let mut sum_bytes = [0; SUM_LEN];
     sum_bytes.copy_from_slice(sum);
-    if body.len() < MAGIC.len() + 4 || fnv1a(body) != u64::from_le_bytes(sum_bytes) {
+    if fnv1a(&bytes[..MAGIC.len() + body.len()]) != u64::from_le_bytes(sum_bytes) {
         return Err(damaged(
             "its checksum does not match (the file is truncated or altered)",
         ));
     }
-    let mut input = Decoder::new(&body[MAGIC.len()..]);
-    let version: u32 = input.get()?;
+    let (version, payload) = body.split_at(VERSION_LEN);
+    let mut version_bytes = [0; VERSION_LEN];
+    version_bytes.copy_from_slice(version);
+    let version = u32::from_le_bytes(version_bytes);
     if version != VERSION {
-        return Err(damaged(format!(
-            "format version {version}; this build reads version {VERSION}"
-        )));
+        return Err(CheckpointError::Version(version));
     }
-    let name: String = input.get()?;
+    let (name, payload) = postcard::take_from_bytes::<&str>(payload)
+        .map_err(|e| undecodable("the experiment's name", &e))?;
     if name != experiment {
         return Err(CheckpointError::Mismatch(format!(
-            "it belongs to the {name} experiment, not to {experiment}"
+            "it belongs to the {} experiment, not to {experiment}",
+            shown_name(name)
         )));
     }
-    let state = S::decode(&mut input)?;
-    input.finish()?;
+    let (state, left) = postcard::take_from_bytes::<S>(payload)
+        .map_err(|e| undecodable(&format!("the {experiment} state"), &e))?;
+    if !left.is_empty() {
+        return Err(damaged(format!(
+            "{} unexpected bytes after the state",
+            left.len()
+        )));
+    }
     Ok(state)
+}
+
+/// An experiment's name read from a file, fit for a message: as it is when it looks like a
+/// name, otherwise quoted with escapes and cut short.
+fn shown_name(name: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if !name.is_empty() && name.len() <= 40 && name.chars().all(plain) {
+        return name.to_string();
+    }
+    let head: String = name.chars().take(40).collect();
+    let cut = if head.len() < name.len() { "…" } else { "" };
+    format!("{head:?}{cut}")
 }
 
 /// Writes a checkpoint atomically: a stop at any moment leaves the previous checkpoint or the
 /// new one, never a mix.
-pub fn write<S: Encode>(path: &Path, experiment: &str, state: &S) -> Result<()> {
-    write_atomic(path, &to_bytes(experiment, state)).map_err(|e| CheckpointError::Io {
+pub fn write<S: Serialize + ?Sized>(path: &Path, experiment: &str, state: &S) -> Result<()> {
+    write_atomic(path, &to_bytes(experiment, state)?).map_err(|e| CheckpointError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
 }
 
 /// Reads the checkpoint of `experiment` at `path`.
-pub fn read<S: Decode>(path: &Path, experiment: &str) -> Result<S> {
+pub fn read<S: DeserializeOwned>(path: &Path, experiment: &str) -> Result<S> {
     let bytes = std::fs::read(path).map_err(|e| CheckpointError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -415,7 +270,7 @@ impl<S> fmt::Debug for Control<'_, S> {
 }
 
 /// The state of an optimizer: Adam's step count and moments, or SGD's velocity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OptimizerState {
     /// Adam.
     Adam {
@@ -497,43 +352,6 @@ impl OptimizerState {
     }
 }
 
-impl Encode for OptimizerState {
-    fn encode(&self, out: &mut Encoder) {
-        match self {
-            OptimizerState::Adam {
-                steps,
-                first_moment,
-                second_moment,
-            } => {
-                out.put(&0u8);
-                out.put(steps);
-                out.put(first_moment);
-                out.put(second_moment);
-            }
-            OptimizerState::Sgd { velocity } => {
-                out.put(&1u8);
-                out.put(velocity);
-            }
-        }
-    }
-}
-
-impl Decode for OptimizerState {
-    fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-        match input.get::<u8>()? {
-            0 => Ok(OptimizerState::Adam {
-                steps: input.get()?,
-                first_moment: input.get()?,
-                second_moment: input.get()?,
-            }),
-            1 => Ok(OptimizerState::Sgd {
-                velocity: input.get()?,
-            }),
-            k => Err(damaged(format!("unknown optimizer kind {k}"))),
-        }
-    }
-}
-
 /// An FNV-1a 64 fingerprint of data, fed piece by piece: a resumed run checks that it sees the
 /// same data as the run it continues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -573,64 +391,179 @@ mod tests {
     use super::*;
     use fprinciple_core::optim::Optimizer as _;
 
-    #[derive(Debug, PartialEq)]
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
     struct Sample {
         values: Vec<f32>,
+        wide: Vec<f64>,
         label: String,
         pending: Option<(u64, bool)>,
-    }
-
-    impl Encode for Sample {
-        fn encode(&self, out: &mut Encoder) {
-            out.put(&self.values);
-            out.put(&self.label);
-            out.put(&self.pending);
-        }
-    }
-
-    impl Decode for Sample {
-        fn decode(input: &mut Decoder<'_>) -> Result<Self> {
-            Ok(Sample {
-                values: input.get()?,
-                label: input.get()?,
-                pending: input.get()?,
-            })
-        }
+        counts: Vec<usize>,
+        optimizer: OptimizerState,
     }
 
     fn sample() -> Sample {
         Sample {
-            values: vec![0.1, -0.0, f32::NAN, f32::INFINITY, f32::MIN_POSITIVE / 3.0],
+            values: vec![
+                0.1,
+                -0.0,
+                f32::NAN,
+                -f32::NAN,
+                f32::from_bits(0x7fa0_0001), // a signalling NaN with a payload
+                f32::INFINITY,
+                f32::MIN_POSITIVE / 3.0,
+            ],
+            wide: vec![f64::from_bits(0xfff8_0000_dead_beef), -0.0, 1e300],
             label: "σ = 0.1".into(),
             pending: Some((u64::MAX, true)),
+            counts: vec![0, 1, 127, 128, usize::MAX],
+            optimizer: OptimizerState::Sgd {
+                velocity: vec![1.5, f32::NEG_INFINITY],
+            },
+        }
+    }
+
+    /// Makes `bytes` (a checkpoint whose payload was edited) pass the checksum again.
+    fn reseal(bytes: &mut [u8]) {
+        let body = bytes.len() - SUM_LEN;
+        let sum = fnv1a(&bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+    }
+
+    /// A sealed checkpoint of the `test` experiment with `payload` after the name.
+    fn sealed(version: u32, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&version.to_le_bytes());
+        bytes.extend_from_slice(&postcard::to_allocvec("test").unwrap());
+        bytes.extend_from_slice(payload);
+        bytes.extend_from_slice(&[0; SUM_LEN]);
+        reseal(&mut bytes);
+        bytes
+    }
+
+    fn damage(bytes: &[u8]) -> String {
+        match from_bytes::<Sample>(bytes, "test") {
+            Err(CheckpointError::Damaged(why)) => why,
+            other => panic!("expected a damaged checkpoint, got {other:?}"),
         }
     }
 
     #[test]
     fn values_come_back_bit_for_bit() {
-        let bytes = to_bytes("test", &sample());
+        let bytes = to_bytes("test", &sample()).unwrap();
         let back: Sample = from_bytes(&bytes, "test").unwrap();
         let bits = |s: &Sample| s.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let wide_bits = |s: &Sample| s.wide.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back), bits(&sample()));
+        assert_eq!(wide_bits(&back), wide_bits(&sample()));
         assert_eq!(back.label, "σ = 0.1");
         assert_eq!(back.pending, Some((u64::MAX, true)));
+        assert_eq!(back.counts, sample().counts);
+        // The velocity holds no NaN, so `==` compares it exactly.
+        assert_eq!(back.optimizer, sample().optimizer);
+    }
+
+    #[test]
+    fn the_file_starts_with_its_header_and_ends_with_its_checksum() {
+        let bytes = to_bytes("test", &sample()).unwrap();
+        assert_eq!(bytes[..8], MAGIC);
+        assert_eq!(bytes[8..12], 2u32.to_le_bytes());
+        assert_eq!(bytes[12..17], *b"\x04test");
+        let (body, sum) = bytes.split_at(bytes.len() - 8);
+        assert_eq!(sum, fnv1a(body).to_le_bytes());
     }
 
     #[test]
     fn damage_is_an_error_that_says_so() {
-        let bytes = to_bytes("test", &sample());
+        let bytes = to_bytes("test", &sample()).unwrap();
         for cut in 0..bytes.len() {
-            let err = from_bytes::<Sample>(&bytes[..cut], "test").unwrap_err();
-            assert!(matches!(err, CheckpointError::Damaged(_)), "{cut}: {err}");
+            let why = damage(&bytes[..cut]);
+            assert!(
+                why.contains("truncated") || why.contains("first bytes"),
+                "{cut}: {why}"
+            );
         }
         for i in 0..bytes.len() {
-            let mut flipped = bytes.clone();
-            flipped[i] ^= 0x20;
-            let err = from_bytes::<Sample>(&flipped, "test").unwrap_err();
-            assert!(matches!(err, CheckpointError::Damaged(_)), "{i}: {err}");
+            for bit in 0..8 {
+                let mut flipped = bytes.clone();
+                flipped[i] ^= 1 << bit;
+                damage(&flipped);
+            }
         }
         let err = from_bytes::<Sample>(&bytes, "other").unwrap_err();
         assert!(err.to_string().contains("test experiment"), "{err}");
+        let odd = to_bytes("line\nbreak", &sample()).unwrap();
+        let err = from_bytes::<Sample>(&odd, "test").unwrap_err();
+        assert!(
+            err.to_string().contains("the \"line\\nbreak\" experiment"),
+            "{err}"
+        );
+        assert_eq!(
+            damage(b"steps=20\n"),
+            "not a fprinciple checkpoint (wrong first bytes)"
+        );
+    }
+
+    #[test]
+    fn another_format_version_is_refused_by_number() {
+        // A version 1 file: the same header and checksum around another encoding.
+        let err = from_bytes::<Sample>(&sealed(1, &[1, 2, 3]), "test").unwrap_err();
+        assert_eq!(err, CheckpointError::Version(1));
+        assert!(
+            err.to_string().starts_with(
+                "unsupported checkpoint: format version 1; this build reads version 2"
+            ),
+            "{err}"
+        );
+        let err = from_bytes::<Sample>(&sealed(u32::MAX, &[]), "test").unwrap_err();
+        assert!(
+            err.to_string().contains("format version 4294967295;"),
+            "{err}"
+        );
+        // The checksum comes first: a flipped version bit is damage, not another version.
+        let mut flipped = sealed(2, &[]);
+        flipped[8] ^= 1;
+        assert!(damage(&flipped).contains("checksum"));
+    }
+
+    #[test]
+    fn resealed_nonsense_is_refused_with_its_reason() {
+        // Files whose checksum was fixed up after an edit: only decoding can tell.
+        let good = to_bytes("test", &sample()).unwrap();
+        let mut longer = good.clone();
+        longer.splice(good.len() - SUM_LEN..good.len() - SUM_LEN, [0, 0, 0]);
+        reseal(&mut longer);
+        assert_eq!(damage(&longer), "3 unexpected bytes after the state");
+        let mut shorter = good.clone();
+        shorter.drain(good.len() - SUM_LEN - 3..good.len() - SUM_LEN);
+        reseal(&mut shorter);
+        assert!(damage(&shorter).ends_with("does not decode: it ends early"));
+        let why = damage(&sealed(2, &[]));
+        assert_eq!(why, "the test state does not decode: it ends early");
+        // A flag of 2, an optimizer kind of 7, a name that is not UTF-8.
+        let mut payload = postcard::to_allocvec(&sample()).unwrap();
+        let flag = payload.len() - 4 * 2 - 1 - 1; // before `velocity`'s 2 floats and length
+        assert_eq!(payload[flag], 1, "the SGD kind");
+        payload[flag] = 7;
+        assert!(damage(&sealed(2, &payload)).contains("unknown optimizer kind"));
+        let mut bytes = sealed(2, &[]);
+        bytes[13] = 0xff;
+        reseal(&mut bytes);
+        assert!(damage(&bytes).contains("name does not decode: text that is not UTF-8"));
+    }
+
+    #[test]
+    fn lengths_beyond_the_file_are_refused_before_allocating() {
+        // `values` claims u64::MAX floats, then 2⁶³ and 2³² with a few bytes behind them: the
+        // decoder stops at the end of the bytes, having reserved no more than they can hold.
+        for claim in [u64::MAX, 1 << 63, 1 << 32, 3] {
+            let mut payload = postcard::to_allocvec(&claim).unwrap();
+            payload.extend_from_slice(&1.0f32.to_le_bytes());
+            let why = damage(&sealed(2, &payload));
+            assert!(
+                why.ends_with("ends early") || why.contains("too large for its field"),
+                "{claim}: {why}"
+            );
+        }
     }
 
     #[test]
@@ -639,18 +572,6 @@ mod tests {
         assert_eq!(why, "it was saved with other settings (steps differ)");
         let why = settings_differ("{}", "not json");
         assert_eq!(why, "it was saved with other settings");
-    }
-
-    #[test]
-    fn lengths_beyond_the_file_are_refused_before_allocating() {
-        let mut out = Encoder::default();
-        out.put(&u64::MAX);
-        let mut input = Decoder::new(&out.bytes);
-        assert!(input.get::<Vec<f32>>().is_err());
-        let mut out = Encoder::default();
-        out.put(&3u64);
-        out.put(&1.0f32);
-        assert!(Decoder::new(&out.bytes).get::<Vec<f32>>().is_err());
     }
 
     #[test]
@@ -672,9 +593,7 @@ mod tests {
         assert_eq!(OptimizerState::capture(&b), state);
         assert!(state.restore(&mut adam.build(4).unwrap()).is_err());
         assert!(state.restore(&mut sgd.build(3).unwrap()).is_err());
-        let mut out = Encoder::default();
-        out.put(&state);
-        let back: OptimizerState = Decoder::new(&out.bytes).get().unwrap();
+        let back: OptimizerState = from_bytes(&to_bytes("test", &state).unwrap(), "test").unwrap();
         assert_eq!(back, state);
     }
 }

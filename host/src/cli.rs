@@ -1,7 +1,7 @@
 //! The `fprinciple` command line: one subcommand per experiment, every setting a flag with the
 //! documented default, a progress bar, a run directory per run and a one-screen summary.
 
-use crate::checkpoint::{self, Control, Decode, CHECKPOINT_FILE};
+use crate::checkpoint::{self, Control, CHECKPOINT_FILE};
 use crate::data::target::Endpoints;
 use crate::experiments::freq_order::{self, FreqConfig};
 use crate::experiments::image::{ImageConfig, ImageState};
@@ -729,7 +729,10 @@ fn settings_of<T: serde::de::DeserializeOwned>(
 }
 
 /// The checkpoint of `experiment` in `dir`.
-fn read_checkpoint<S: Decode>(dir: &Path, experiment: &str) -> Result<S, BoxError> {
+fn read_checkpoint<S: serde::de::DeserializeOwned>(
+    dir: &Path,
+    experiment: &str,
+) -> Result<S, BoxError> {
     let path = dir.join(CHECKPOINT_FILE);
     checkpoint::read(&path, experiment).map_err(|e| match e {
         checkpoint::CheckpointError::Io { .. } => format!("--resume: {e}").into(),

@@ -11,6 +11,11 @@
 //! fixed up) and runs every loader on the result. It runs 8,192 cases by default (about a second);
 //! `PROPTEST_CASES=100000 cargo test -p host --test corpus` runs longer. An input it finds is
 //! added to the corpus with a line in `cases.txt`.
+//!
+//! Checkpoints get the same treatment from a pair of small, complete checkpoints (image and
+//! MNIST) built here: every cut and bit flip is refused, and mutated checkpoints, with their
+//! checksum fixed up or not, are read or refused without a panic and within the allocation
+//! their size earns.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -656,4 +661,241 @@ fn the_mutations_change_their_input() {
     let inner = gunzip_small(gz).expect("a small gzip stream");
     assert_eq!(inner, seeds()[seed_index(VALID_IMAGES)]);
     load_everything(&gzip(&inner));
+}
+
+// ---- checkpoints -----------------------------------------------------------------------------
+
+/// Allocation a checkpoint read may make whatever its bytes: serde reserves at most 1 MiB ahead
+/// for a sequence (postcard gives no size hint beyond the bytes left), and sequences nest three
+/// deep in a state (the finished runs, their per-band errors, the values).
+const CHECKPOINT_FIXED_ALLOCATION: usize = 4 << 20;
+
+/// Most bytes a checkpoint read may allocate per byte: an empty `Vec` (24 bytes) from its
+/// one-byte length, three times over while a growing `Vec` is copied, with room to spare.
+const CHECKPOINT_PER_INPUT_BYTE: usize = 96;
+
+/// Small checkpoints of both experiments with every field filled and both optimizer kinds,
+/// each with the name it is saved under.
+fn checkpoint_seeds() -> &'static [(&'static str, Vec<u8>)] {
+    use host::checkpoint::{to_bytes, OptimizerState};
+    use host::experiments::image::Timing;
+    use host::experiments::image::{ImageState, MatchedPoint, SigmaRun, SigmaState, Snapshot};
+    use host::experiments::mnist::{EpochRecord, GainRun, GainState, MnistState};
+
+    static SEEDS: std::sync::OnceLock<Vec<(&str, Vec<u8>)>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let sigma_run = |steps: u32| SigmaRun {
+            sigma: 0.1,
+            steps,
+            step_loss: vec![0.5, 0.25, f32::NAN],
+            observed_steps: vec![0, 2],
+            train_mse: vec![0.5, 0.2],
+            test_mse: vec![0.6, 0.3],
+            band_errors: vec![vec![1.0, 0.5], vec![1.0, 0.9]],
+            convergence_steps: vec![Some(2), None],
+            convergence_order: vec![0],
+            low_to_high: false,
+            low_to_high_so_far: true,
+            snapshots: vec![Snapshot {
+                step: 2,
+                pixels: vec![0.0, 0.25, 0.5, 1.0],
+            }],
+            matched: Some(MatchedPoint {
+                step: 2,
+                train_mse: 0.2,
+                test_mse: 0.3,
+            }),
+            final_train_mse: 0.2,
+            final_test_mse: 0.3,
+            timing: Timing {
+                wall_seconds: 0.5,
+                steps_per_second: 6.0,
+                gflop: 1e-6,
+                gflop_per_second: 2e-6,
+            },
+        };
+        let image = ImageState {
+            settings: r#"{"size":2,"steps":3}"#.into(),
+            image: vec![0.0, 0.5, 0.75, 1.0],
+            finished: vec![sigma_run(3)],
+            current: Some(SigmaState {
+                step: 2,
+                parameters: vec![0.1, -0.2, 0.3],
+                optimizer: OptimizerState::Adam {
+                    steps: 2,
+                    first_moment: vec![0.01, 0.02, 0.03],
+                    second_moment: vec![1e-4, 2e-4, 3e-4],
+                },
+                record: sigma_run(2),
+                just_matched: true,
+                evaluations: 3,
+                wall_seconds: 0.25,
+            }),
+        };
+        let epoch = |epoch: u32| EpochRecord {
+            epoch,
+            running_loss: (epoch > 0).then_some(0.7),
+            train_loss: 0.6,
+            train_accuracy: 0.8,
+            test_loss: 0.65,
+            test_accuracy: 0.75,
+            e_low: 0.3,
+            e_high: 0.6,
+            delta_f: vec![0.1, 0.4],
+            output_magnitudes: vec![1.0, 0.5, 0.25],
+        };
+        let mnist = MnistState {
+            settings: r#"{"epochs":2}"#.into(),
+            data: 0x0123_4567_89ab_cdef,
+            finished: vec![GainRun {
+                gain: 1.0,
+                epochs: vec![epoch(0), epoch(1), epoch(2)],
+                final_train_accuracy: 0.8,
+                final_test_accuracy: 0.75,
+                convergence_epochs: vec![Some(1), None],
+                low_to_high: true,
+                train_seconds: 1.5,
+                eval_seconds: 0.5,
+                samples_per_second: 1000.0,
+            }],
+            current: Some(GainState {
+                parameters: vec![0.1, -0.2, 0.3],
+                optimizer: OptimizerState::Sgd {
+                    velocity: vec![0.0, 0.1, -0.1],
+                },
+                rng: (7, Some(9)),
+                records: vec![epoch(0), epoch(1)],
+                train_seconds: 0.75,
+                eval_seconds: 0.25,
+            }),
+            seconds: 1.25,
+        };
+        vec![
+            ("image", to_bytes("image", &image).expect("encodes")),
+            ("mnist", to_bytes("mnist", &mnist).expect("encodes")),
+        ]
+    })
+}
+
+/// Makes the checksum of `bytes` (a checkpoint, perhaps edited) match again, so that an edit
+/// reaches the decoder instead of stopping at the checksum.
+fn reseal_checkpoint(bytes: &mut [u8]) {
+    if bytes.len() >= 20 {
+        let body = bytes.len() - 8;
+        let sum = host::checkpoint::fnv1a(&bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+    }
+}
+
+/// Reads `bytes` as a checkpoint of each experiment and checks what comes back: a state, or
+/// an error that says the checkpoint is damaged or does not fit; never more allocation than
+/// the bytes earn.
+fn read_checkpoint_everything(bytes: &[u8]) {
+    use host::checkpoint::{from_bytes, CheckpointError};
+    use host::experiments::image::ImageState;
+    use host::experiments::mnist::MnistState;
+
+    let check = |result: Result<(), CheckpointError>| match result {
+        Ok(()) => {}
+        Err(
+            e @ (CheckpointError::Damaged(_)
+            | CheckpointError::Version(_)
+            | CheckpointError::Mismatch(_)),
+        ) => {
+            let text = e.to_string();
+            assert!(
+                text.starts_with("damaged checkpoint: ")
+                    || text.starts_with("unsupported checkpoint: format version ")
+                    || text.starts_with("the checkpoint does not fit this run: "),
+                "{text}"
+            );
+        }
+        Err(e) => panic!("unexpected error reading a checkpoint: {e:?}"),
+    };
+    let bound = CHECKPOINT_FIXED_ALLOCATION + CHECKPOINT_PER_INPUT_BYTE * bytes.len();
+    let reads: [(&str, &dyn Fn()); 2] = [
+        ("image", &|| {
+            check(from_bytes::<ImageState>(bytes, "image").map(drop));
+        }),
+        ("mnist", &|| {
+            check(from_bytes::<MnistState>(bytes, "mnist").map(drop));
+        }),
+    ];
+    for (what, read) in reads {
+        let ((), peak) = peak_allocation(read);
+        assert!(
+            peak <= bound,
+            "{} bytes as {what}: {peak} bytes allocated, more than {bound}",
+            bytes.len()
+        );
+    }
+}
+
+#[test]
+fn checkpoint_seeds_read_back_and_refuse_the_other_experiment() {
+    use host::checkpoint::{from_bytes, CheckpointError};
+    use host::experiments::image::ImageState;
+    use host::experiments::mnist::MnistState;
+
+    let [(_, image), (_, mnist)] = checkpoint_seeds() else {
+        panic!("two checkpoint seeds")
+    };
+    let state: ImageState = from_bytes(image, "image").unwrap();
+    assert_eq!(
+        host::checkpoint::to_bytes("image", &state).unwrap(),
+        *image,
+        "the same bytes again"
+    );
+    let state: MnistState = from_bytes(mnist, "mnist").unwrap();
+    assert_eq!(host::checkpoint::to_bytes("mnist", &state).unwrap(), *mnist);
+    let err = from_bytes::<MnistState>(image, "mnist").unwrap_err();
+    assert!(matches!(err, CheckpointError::Mismatch(_)), "{err}");
+    assert!(err.to_string().contains("image experiment"), "{err}");
+    // Every cut and every bit flip is refused as damage.
+    for seed in [image, mnist] {
+        for cut in 0..seed.len() {
+            let err = from_bytes::<ImageState>(&seed[..cut], "image").unwrap_err();
+            assert!(matches!(err, CheckpointError::Damaged(_)), "{cut}: {err}");
+        }
+        for at in 0..seed.len() * 8 {
+            let mut flipped = seed.clone();
+            flipped[at / 8] ^= 1 << (at % 8);
+            let err = from_bytes::<MnistState>(&flipped, "mnist").unwrap_err();
+            assert!(matches!(err, CheckpointError::Damaged(_)), "{at}: {err}");
+        }
+    }
+    // The seeds themselves, and resealed lengths that claim far more than the file holds.
+    for (_, seed) in checkpoint_seeds() {
+        read_checkpoint_everything(seed);
+        for at in 0..seed.len() {
+            let mut claims = seed.clone();
+            claims.splice(at..at, [0xff, 0xff, 0xff, 0xff, 0x0f]);
+            reseal_checkpoint(&mut claims);
+            read_checkpoint_everything(&claims);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(fuzz_config())]
+
+    /// Mutated checkpoints, with their checksum fixed up or not, are read or refused as
+    /// damaged or not fitting, never with a panic, and never with an allocation beyond what
+    /// their size earns.
+    #[test]
+    fn mutated_checkpoints_are_refused_or_read(
+        seed in any::<usize>(),
+        mutations in prop::collection::vec(mutation(), 1..6),
+        reseal: bool,
+    ) {
+        let seeds = checkpoint_seeds();
+        let mut bytes = seeds[seed % seeds.len()].1.clone();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        if reseal {
+            reseal_checkpoint(&mut bytes);
+        }
+        read_checkpoint_everything(&bytes);
+    }
 }

@@ -24,7 +24,7 @@ const BOARDS: [(&str, &str); 2] = [
     ("thumbv7m-none-eabi", "lm3s6965evb"),
 ];
 
-/// Seconds one QEMU run may take (the Cortex-M3 run takes 75 s on the CI's kind of machine; a
+/// Seconds one QEMU run may take (the Cortex-M3 run takes 45 s on the CI's kind of machine; a
 /// hang is caught).
 const QEMU_TIMEOUT_SECONDS: u32 = 300;
 

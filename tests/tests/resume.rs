@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use fprinciple_core::tracker::ConvergenceRule;
-use host::checkpoint::{self, Control, Decode, Encode};
+use host::checkpoint::{self, Control};
 use host::data::idx::embedded_mnist;
 use host::data::image::GrayImage;
 use host::experiments::image::{self, ImageConfig, ImageResult, ImageState};
@@ -27,9 +27,12 @@ impl Stopper<'_> {
 }
 
 /// Passes a state through the checkpoint file format, as a resumed run would read it.
-fn through_file<S: Encode + Decode>(experiment: &str, state: &S) -> S {
-    checkpoint::from_bytes(&checkpoint::to_bytes(experiment, state), experiment)
-        .expect("a checkpoint reads back")
+fn through_file<S: serde::Serialize + serde::de::DeserializeOwned>(
+    experiment: &str,
+    state: &S,
+) -> S {
+    let bytes = checkpoint::to_bytes(experiment, state).expect("a checkpoint encodes");
+    checkpoint::from_bytes(&bytes, experiment).expect("a checkpoint reads back")
 }
 
 /// The JSON of a result with its wall-clock fields removed: equal text means equal bits, since

@@ -49,9 +49,7 @@ use fprinciple_core::tracker::{BandTracker, ConvergenceRule};
 use fprinciple_core::train::Samples;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{
-    CheckpointError, Control, Decode, Decoder, Encode, Encoder, OptimizerState,
-};
+use crate::checkpoint::{CheckpointError, Control, OptimizerState};
 use crate::data::image::{embedded_camera_downsampled, load_downsampled, GrayImage};
 use crate::data::DataError;
 use crate::network::{AnyOptimizer, InitScale, Network, OptimizerConfig};
@@ -431,6 +429,9 @@ pub struct Timing {
 }
 
 /// Everything measured for one σ.
+///
+/// Also saved in checkpoints, whose format has no field names: its serde form must write every
+/// field, always (see [`crate::checkpoint`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SigmaRun {
     /// The initialization scale of every weight and bias.
@@ -1040,7 +1041,7 @@ fn band_tracker(
 
 /// Everything that decides the rest of an image run, as [`run_controlled`] hands it to its
 /// checkpoints and takes it back to resume.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageState {
     /// The settings as JSON: a resumed run must have exactly these.
     pub settings: String,
@@ -1054,7 +1055,7 @@ pub struct ImageState {
 
 /// A σ run stopped between two steps. (Its network starts from the seed's draws, and full
 /// batches draw nothing at random, so no generator state is needed.)
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SigmaState {
     /// Steps taken: the next step's evaluation and update come next.
     pub step: u32,
@@ -1159,150 +1160,6 @@ impl SigmaRun {
                 self.sigma, config.bands, config.size, config.size
             )))
         }
-    }
-}
-
-impl Encode for ImageState {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.settings);
-        out.put(&self.image);
-        out.put(&self.finished);
-        out.put(&self.current);
-    }
-}
-
-impl Decode for ImageState {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(ImageState {
-            settings: input.get()?,
-            image: input.get()?,
-            finished: input.get()?,
-            current: input.get()?,
-        })
-    }
-}
-
-impl Encode for SigmaState {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.step);
-        out.put(&self.parameters);
-        out.put(&self.optimizer);
-        out.put(&self.record);
-        out.put(&self.just_matched);
-        out.put(&self.evaluations);
-        out.put(&self.wall_seconds);
-    }
-}
-
-impl Decode for SigmaState {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(SigmaState {
-            step: input.get()?,
-            parameters: input.get()?,
-            optimizer: input.get()?,
-            record: input.get()?,
-            just_matched: input.get()?,
-            evaluations: input.get()?,
-            wall_seconds: input.get()?,
-        })
-    }
-}
-
-impl Encode for SigmaRun {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.sigma);
-        out.put(&self.steps);
-        out.put(&self.step_loss);
-        out.put(&self.observed_steps);
-        out.put(&self.train_mse);
-        out.put(&self.test_mse);
-        out.put(&self.band_errors);
-        out.put(&self.convergence_steps);
-        out.put(&self.convergence_order);
-        out.put(&self.low_to_high);
-        out.put(&self.low_to_high_so_far);
-        out.put(&self.snapshots);
-        out.put(&self.matched);
-        out.put(&self.final_train_mse);
-        out.put(&self.final_test_mse);
-        out.put(&self.timing);
-    }
-}
-
-impl Decode for SigmaRun {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(SigmaRun {
-            sigma: input.get()?,
-            steps: input.get()?,
-            step_loss: input.get()?,
-            observed_steps: input.get()?,
-            train_mse: input.get()?,
-            test_mse: input.get()?,
-            band_errors: input.get()?,
-            convergence_steps: input.get()?,
-            convergence_order: input.get()?,
-            low_to_high: input.get()?,
-            low_to_high_so_far: input.get()?,
-            snapshots: input.get()?,
-            matched: input.get()?,
-            final_train_mse: input.get()?,
-            final_test_mse: input.get()?,
-            timing: input.get()?,
-        })
-    }
-}
-
-impl Encode for Snapshot {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.step);
-        out.put(&self.pixels);
-    }
-}
-
-impl Decode for Snapshot {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(Snapshot {
-            step: input.get()?,
-            pixels: input.get()?,
-        })
-    }
-}
-
-impl Encode for MatchedPoint {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.step);
-        out.put(&self.train_mse);
-        out.put(&self.test_mse);
-    }
-}
-
-impl Decode for MatchedPoint {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(MatchedPoint {
-            step: input.get()?,
-            train_mse: input.get()?,
-            test_mse: input.get()?,
-        })
-    }
-}
-
-impl Encode for Timing {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.wall_seconds);
-        out.put(&self.steps_per_second);
-        out.put(&self.gflop);
-        out.put(&self.gflop_per_second);
-    }
-}
-
-impl Decode for Timing {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(Timing {
-            wall_seconds: input.get()?,
-            steps_per_second: input.get()?,
-            gflop: input.get()?,
-            gflop_per_second: input.get()?,
-        })
     }
 }
 

@@ -33,9 +33,7 @@ use fprinciple_core::tracker::{ConvergenceRule, SpectralTracker, TrackerSettings
 use fprinciple_core::train::{BatchBuffers, Samples};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{
-    CheckpointError, Control, Decode, Decoder, Encode, Encoder, Fingerprint, OptimizerState,
-};
+use crate::checkpoint::{CheckpointError, Control, Fingerprint, OptimizerState};
 use crate::data::idx::Dataset;
 use crate::network::{self, HostTrainer, InitScale, Network, OptimizerConfig};
 
@@ -510,6 +508,9 @@ pub struct FilterSummary {
 }
 
 /// Training of one gain.
+///
+/// Also saved in checkpoints, whose format has no field names: its serde form must write every
+/// field, always (see [`crate::checkpoint`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GainRun {
     /// The hidden-layer gain `g`.
@@ -557,6 +558,9 @@ impl GainRun {
 }
 
 /// The state of a network after an epoch (epoch 0: at initialization).
+///
+/// Also saved in checkpoints, whose format has no field names: its serde form must write every
+/// field, always (see [`crate::checkpoint`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// Epochs trained so far.
@@ -1803,7 +1807,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Everything that decides the rest of an MNIST run, as [`run_controlled`] hands it to its
 /// checkpoints and takes it back to resume. (`p₁`, the label spectrum and δ are computed again
 /// from the data: the same data and settings give the same numbers.)
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MnistState {
     /// The settings as JSON: a resumed run must have exactly these.
     pub settings: String,
@@ -1818,7 +1822,7 @@ pub struct MnistState {
 }
 
 /// A gain stopped between two epochs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GainState {
     /// The network's parameters.
     pub parameters: Vec<f32>,
@@ -1900,114 +1904,6 @@ impl MnistState {
             }
         }
         Ok(())
-    }
-}
-
-impl Encode for MnistState {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.settings);
-        out.put(&self.data);
-        out.put(&self.finished);
-        out.put(&self.current);
-        out.put(&self.seconds);
-    }
-}
-
-impl Decode for MnistState {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(MnistState {
-            settings: input.get()?,
-            data: input.get()?,
-            finished: input.get()?,
-            current: input.get()?,
-            seconds: input.get()?,
-        })
-    }
-}
-
-impl Encode for GainState {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.parameters);
-        out.put(&self.optimizer);
-        out.put(&self.rng);
-        out.put(&self.records);
-        out.put(&self.train_seconds);
-        out.put(&self.eval_seconds);
-    }
-}
-
-impl Decode for GainState {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(GainState {
-            parameters: input.get()?,
-            optimizer: input.get()?,
-            rng: input.get()?,
-            records: input.get()?,
-            train_seconds: input.get()?,
-            eval_seconds: input.get()?,
-        })
-    }
-}
-
-impl Encode for GainRun {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.gain);
-        out.put(&self.epochs);
-        out.put(&self.final_train_accuracy);
-        out.put(&self.final_test_accuracy);
-        out.put(&self.convergence_epochs);
-        out.put(&self.low_to_high);
-        out.put(&self.train_seconds);
-        out.put(&self.eval_seconds);
-        out.put(&self.samples_per_second);
-    }
-}
-
-impl Decode for GainRun {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(GainRun {
-            gain: input.get()?,
-            epochs: input.get()?,
-            final_train_accuracy: input.get()?,
-            final_test_accuracy: input.get()?,
-            convergence_epochs: input.get()?,
-            low_to_high: input.get()?,
-            train_seconds: input.get()?,
-            eval_seconds: input.get()?,
-            samples_per_second: input.get()?,
-        })
-    }
-}
-
-impl Encode for EpochRecord {
-    fn encode(&self, out: &mut Encoder) {
-        out.put(&self.epoch);
-        out.put(&self.running_loss);
-        out.put(&self.train_loss);
-        out.put(&self.train_accuracy);
-        out.put(&self.test_loss);
-        out.put(&self.test_accuracy);
-        out.put(&self.e_low);
-        out.put(&self.e_high);
-        out.put(&self.delta_f);
-        out.put(&self.output_magnitudes);
-    }
-}
-
-impl Decode for EpochRecord {
-    fn decode(input: &mut Decoder<'_>) -> crate::checkpoint::Result<Self> {
-        Ok(EpochRecord {
-            epoch: input.get()?,
-            running_loss: input.get()?,
-            train_loss: input.get()?,
-            train_accuracy: input.get()?,
-            test_loss: input.get()?,
-            test_accuracy: input.get()?,
-            e_low: input.get()?,
-            e_high: input.get()?,
-            delta_f: input.get()?,
-            output_magnitudes: input.get()?,
-        })
     }
 }
 
