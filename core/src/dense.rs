@@ -307,18 +307,20 @@ fn column_block<const FUSED: bool, const W: usize>(
         let mut row0 = 0;
         let mut rest = &mut *c;
         while !rest.is_empty() {
+            // Remainders of a 6-row tiling take 4, 2 and 1 rows (the conditions are constant,
+            // so a Cortex-M build has only its 2- and 1-row tiles).
             let rows = match rest.len() / n {
                 left if left >= TILE_ROWS => TILE_ROWS,
-                left if left >= 4 => 4,
-                left if left >= 2 => 2,
+                left if TILE_ROWS > 4 && left >= 4 => 4,
+                left if TILE_ROWS > 2 && left >= 2 => 2,
                 _ => 1,
             };
             let (c_rows, tail) = rest.split_at_mut((rows * n).min(rest.len()));
             if rows == TILE_ROWS {
                 tile_update::<FUSED, TILE_ROWS, W>(row0, p0, col, n, a, panel, c_rows);
-            } else if rows == 4 {
+            } else if TILE_ROWS > 4 && rows == 4 {
                 tile_update::<FUSED, 4, W>(row0, p0, col, n, a, panel, c_rows);
-            } else if rows == 2 {
+            } else if TILE_ROWS > 2 && rows == 2 {
                 tile_update::<FUSED, 2, W>(row0, p0, col, n, a, panel, c_rows);
             } else {
                 tile_update::<FUSED, 1, W>(row0, p0, col, n, a, panel, c_rows);
