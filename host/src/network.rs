@@ -7,8 +7,9 @@ use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::{Adam, Optimizer, Sgd, State, Update};
 use fprinciple_core::rng::Rng;
-use fprinciple_core::train::{workspace_count, Trainer};
 use serde::{Deserialize, Serialize};
+
+use crate::parallel::ParallelTrainer;
 
 /// How the host's networks round their multiply-adds: fused where this build targets FMA
 /// units (every x86-64 desktop since 2013 with the workspace's `target-cpu=native`), which is
@@ -178,21 +179,25 @@ impl Optimizer for AnyOptimizer {
     }
 }
 
-/// The trainer the host uses: heap buffers, run-time optimizer.
-pub type HostTrainer = Trainer<AnyOptimizer, Vec<f32>>;
+/// The trainer the host uses: heap buffers, run-time optimizer, and batches large enough to be
+/// worth it split across every core ([`ParallelTrainer`]; results depend on the thread count,
+/// which every run records in [`crate::record::BuildInfo`]).
+pub type HostTrainer = ParallelTrainer<AnyOptimizer>;
 
-/// A trainer for `network` with room for batches of up to `batch` samples.
+/// Threads the host's trainers use: one per available core.
+pub fn training_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A trainer for `network` minimizing `loss`; its buffers grow to the largest batch it sees.
 pub fn trainer(
     network: &Network,
     loss: fprinciple_core::loss::Loss,
     optimizer: &OptimizerConfig,
-    batch: usize,
 ) -> Result<HostTrainer, fprinciple_core::Error> {
-    let p = network.parameters.len();
-    Ok(Trainer::new(
+    Ok(ParallelTrainer::new(
         loss,
-        optimizer.build(p)?,
-        vec![0.0; p],
-        vec![0.0; workspace_count(&network.widths, batch)],
+        optimizer.build(network.parameters.len())?,
+        training_threads(),
     ))
 }

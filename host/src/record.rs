@@ -489,6 +489,10 @@ pub struct BuildInfo {
     /// How the networks rounded their multiply-adds; results depend on it.
     #[serde(default)]
     pub arithmetic: fprinciple_core::dense::Arithmetic,
+    /// Threads a batch could be split across (one per core): batches large enough are split,
+    /// and how the parts' gradients are added depends on it. 0 in records that predate it.
+    #[serde(default)]
+    pub threads: usize,
 }
 
 impl BuildInfo {
@@ -500,6 +504,7 @@ impl BuildInfo {
             target_os: std::env::consts::OS.to_string(),
             debug_build: cfg!(debug_assertions),
             arithmetic: crate::network::HOST_ARITHMETIC,
+            threads: crate::network::training_threads(),
         }
     }
 }

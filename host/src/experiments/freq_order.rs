@@ -316,8 +316,7 @@ pub fn run(
         Init::PerLayer(&layers),
         &mut rng,
     )?;
-    let batch = train_x.len().max(test_x.len()).max(n);
-    let mut trainer = trainer(&net, Loss::MeanSquaredError, &config.optimizer, batch)?;
+    let mut trainer = trainer(&net, Loss::MeanSquaredError, &config.optimizer)?;
     let samples = Samples {
         inputs: &train_x,
         targets: &train_y,

@@ -680,17 +680,17 @@ impl Dataset {
     }
 }
 
-/// The one place a trainer is built: full batches of thousands of pixels are split across
-/// every core (the result is the same for a given thread count; see `host::parallel`).
+/// The one place a trainer is built (full batches of thousands of pixels are split across
+/// every core).
 fn build_trainer(
     network: &Network,
     optimizer: &OptimizerConfig,
 ) -> Result<ParallelTrainer<AnyOptimizer>, ImageExperimentError> {
-    Ok(ParallelTrainer::new(
+    Ok(crate::network::trainer(
+        network,
         Loss::MeanSquaredError,
-        optimizer.build(network.parameters.len())?,
-        0,
-    ))
+        optimizer,
+    )?)
 }
 
 /// What one σ run trains on and against.

@@ -262,8 +262,7 @@ pub fn run(
                 Init::PerLayer(&layers),
                 &mut rng,
             )?;
-            let batch = train_x.len().max(test_x.len()).max(config.analysis_points);
-            let mut trainer = trainer(&net, Loss::MeanSquaredError, &config.optimizer, batch)?;
+            let mut trainer = trainer(&net, Loss::MeanSquaredError, &config.optimizer)?;
             let samples = Samples {
                 inputs: &train_x,
                 targets: &train_y,

@@ -934,7 +934,7 @@ impl Analysis {
 
 /// The trainer of every run; the one place to swap in another trainer with the same API.
 fn build_trainer(network: &Network, config: &MnistConfig) -> Result<HostTrainer, MnistError> {
-    network::trainer(network, config.loss, &config.optimizer, config.batch_size)
+    network::trainer(network, config.loss, &config.optimizer)
         .map_err(core_err("building the trainer"))
 }
 
