@@ -88,13 +88,21 @@ pub fn forward(
     check_len("dense weight", shape.weight_len(), weight.len())?;
     check_len("dense bias", shape.outputs, bias.len())?;
     check_len("dense outputs", shape.batch * shape.outputs, outputs.len())?;
-    Product::forward(shape, inputs, weight).run(arithmetic, outputs);
+    // On a Cortex-M the bias is added to each finished sum as it is stored.
     #[cfg(target_arch = "arm")]
-    scalar::add_bias(outputs, bias);
+    scalar::matmul(
+        arithmetic == Arithmetic::Fused,
+        Product::forward(shape, inputs, weight),
+        Some(bias),
+        outputs,
+    );
     #[cfg(not(target_arch = "arm"))]
-    if shape.outputs > 0 {
-        for row in outputs.chunks_exact_mut(shape.outputs) {
-            row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
+    {
+        Product::forward(shape, inputs, weight).run(arithmetic, outputs);
+        if shape.outputs > 0 {
+            for row in outputs.chunks_exact_mut(shape.outputs) {
+                row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
+            }
         }
     }
     Ok(())
@@ -282,7 +290,12 @@ fn matmul(
     c: &mut [f32],
 ) {
     #[cfg(target_arch = "arm")]
-    scalar::matmul(arithmetic == Arithmetic::Fused, m, k, n, a, b, c);
+    scalar::matmul(
+        arithmetic == Arithmetic::Fused,
+        Product { m, k, n, a, b },
+        None,
+        c,
+    );
     // The choice is made once per product, outside every loop.
     #[cfg(not(target_arch = "arm"))]
     match arithmetic {
@@ -526,8 +539,8 @@ mod tests {
         match path {
             Path::Public => forward(shape, arithmetic, x, w, bias, out).unwrap(),
             Path::Scalar => {
-                run_scalar(Product::forward(shape, x, w), arithmetic, out);
-                scalar::add_bias(out, bias);
+                let fused = arithmetic == Arithmetic::Fused;
+                scalar::matmul(fused, Product::forward(shape, x, w), Some(bias), out);
             }
         }
     }
@@ -563,7 +576,7 @@ mod tests {
     }
 
     fn run_scalar(p: Product<'_>, arithmetic: Arithmetic, c: &mut [f32]) {
-        scalar::matmul(arithmetic == Arithmetic::Fused, p.m, p.k, p.n, p.a, p.b, c);
+        scalar::matmul(arithmetic == Arithmetic::Fused, p, None, c);
     }
 
     /// Every kernel of `path` on one shape against the textbook loop summed in the same order,
@@ -697,8 +710,8 @@ mod tests {
     }
 
     /// The Cortex-M product on operands with arbitrary strides (as a sub-matrix view would
-    /// have), against the textbook loop: the layouts the layers never pass take its ordered
-    /// fallback, the others its tiles.
+    /// have), with and without a bias, against the textbook loop: the layouts the layers never
+    /// pass take its ordered fallback, the others its tiles.
     #[test]
     fn scalar_product_matches_ordered_loop_for_any_strides() {
         let mut rng = Rng::new(13);
@@ -718,17 +731,27 @@ mod tests {
                     let a_data = random(&mut rng, (m - 1) * ar + (k - 1) * ac + 1);
                     let b_data = random(&mut rng, (k - 1) * br + (n - 1) * bc + 1);
                     let (a, b) = (Strided::new(&a_data, ar, ac), Strided::new(&b_data, br, bc));
-                    for arithmetic in [Arithmetic::Separate, Arithmetic::Fused] {
+                    let product = Product { m, k, n, a, b };
+                    let bias = random(&mut rng, n);
+                    for (arithmetic, with_bias) in [
+                        (Arithmetic::Separate, false),
+                        (Arithmetic::Fused, false),
+                        (Arithmetic::Separate, true),
+                        (Arithmetic::Fused, true),
+                    ] {
                         let mut c = std::vec![f32::NAN; m * n];
-                        scalar::matmul(arithmetic == Arithmetic::Fused, m, k, n, a, b, &mut c);
+                        let fused = arithmetic == Arithmetic::Fused;
+                        let added = Some(bias.as_slice()).filter(|_| with_bias);
+                        scalar::matmul(fused, product, added, &mut c);
                         for i in 0..m {
                             for j in 0..n {
-                                let expect = ordered_dot(
+                                let sum = ordered_dot(
                                     arithmetic,
                                     k,
                                     |p| a_data[i * ar + p * ac],
                                     |p| b_data[p * br + j * bc],
                                 );
+                                let expect = if with_bias { sum + bias[j] } else { sum };
                                 assert_eq!(
                                     c[i * n + j].to_bits(),
                                     expect.to_bits(),

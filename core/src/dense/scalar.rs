@@ -19,7 +19,8 @@
 //!   FMA unit each step is a software `fmaf` costing far more than the loop around it, and the
 //!   tiles would only add flash.
 
-use super::Strided;
+use super::{Product, Strided};
+use core::slice::ChunksExact;
 
 /// Rows of the output tile: 4 × 4 accumulators and 4 + 4 operands take 24 of the Cortex-M4F's 32
 /// single-precision registers. The compiler unrolls the loop over the sum by two; the second
@@ -36,41 +37,56 @@ const VECTOR_COLS: usize = 8;
 /// that a 32-input layer's forward product is one pass.
 const PANEL_DEPTH: usize = 32;
 
-/// `c (m × n) = a (m × k) · b (k × n)`, overwriting `c` (row-major). `fused` selects the fused
-/// multiply-add rounding. Lengths are checked by the callers.
-pub(super) fn matmul(
-    fused: bool,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_>,
-    b: Strided<'_>,
-    c: &mut [f32],
-) {
+/// `c (m × n) = a (m × k) · b (k × n)`, overwriting `c` (row-major), then `c[i][j] += bias[j]`
+/// if there is a bias (`n` values). `fused` selects the fused multiply-add rounding. Lengths
+/// are checked by the callers.
+///
+/// The bias is added to each finished sum before it is stored, which is the same addition as
+/// a pass over `c` afterwards.
+pub(super) fn matmul(fused: bool, product: Product<'_>, bias: Option<&[f32]>, c: &mut [f32]) {
+    let Product { m, k, n, a, b } = product;
     let c = match c.get_mut(..m * n) {
         Some(c) if !c.is_empty() => c,
         _ => return,
     };
     if k == 0 {
         c.fill(0.0);
-        return;
-    }
-    if fused {
+    } else if fused {
         ordered::<true>(k, n, a, b, c);
+    } else if (n == 1 && m > 1 && a.row == 1) || (m == 1 && n > 1 && b.col != 1) {
+        // A one-wide product the way round that reads best: a row of outputs whose right-hand
+        // matrix is row-major (read in place), or a column whose right-hand operand is a
+        // vector. The bias then runs along the other side; it is added afterwards.
+        separate(k, m, transposed(b), transposed(a), None, c);
+    } else {
+        separate(k, n, a, b, bias, c);
         return;
     }
-    // A one-wide product the way round that reads best: a row of outputs whose right-hand
-    // matrix is row-major (read in place), or a column whose right-hand operand is a vector.
-    let (n, a, b) = if (n == 1 && m > 1 && a.row == 1) || (m == 1 && n > 1 && b.col != 1) {
-        (m, transposed(b), transposed(a))
-    } else {
-        (n, a, b)
-    };
+    if let Some(bias) = bias {
+        add_bias(c, bias);
+    }
+}
+
+/// [`matmul`] with separate rounding, `k ≥ 1`.
+fn separate(
+    k: usize,
+    n: usize,
+    a: Strided<'_>,
+    b: Strided<'_>,
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+) {
     let m = c.len() / n;
     let (a_len, b_len) = (a.data.len(), b.data.len());
     if k == 1 && a.row == 1 && b.col == 1 {
         if let (Some(x), Some(y)) = (a.data.get(..m), b.data.get(..n)) {
-            outer(n, x, y, c);
+            outer(x, y, bias, c);
+            return;
+        }
+    }
+    if m == 1 && a.col == 1 && b.col == 1 && b.row >= n {
+        if let (Some(x), Some(rows)) = (a.data.get(..k), b.data.get(..k * b.row)) {
+            row_vector(x, rows.chunks_exact(b.row), bias, c);
             return;
         }
     }
@@ -88,6 +104,9 @@ pub(super) fn matmul(
         tiled(k, n, a, b, in_place, c);
     } else {
         ordered::<false>(k, n, a, b, c);
+    }
+    if let Some(bias) = bias {
+        add_bias(c, bias);
     }
 }
 
@@ -117,31 +136,97 @@ fn ordered<const FUSED: bool>(k: usize, n: usize, a: Strided<'_>, b: Strided<'_>
     }
 }
 
-/// `c[i][j] = 0.0 + x[i] · y[j]`: a product of depth 1. The zero is added as in every other
-/// sum, so a product of −0 gives +0 here too.
-fn outer(n: usize, x: &[f32], y: &[f32], c: &mut [f32]) {
+/// `c[i][j] = 0.0 + x[i] · y[j]` (plus `bias[j]`): a product of depth 1. The zero is added as
+/// in every other sum, so a product of −0 gives +0 here too.
+fn outer(x: &[f32], y: &[f32], bias: Option<&[f32]>, c: &mut [f32]) {
+    let n = y.len();
     let mut col = 0;
     while col < n {
-        col += match n - col {
-            left if left >= TILE_COLS => outer_block::<TILE_COLS>(n, col, x, y, c),
-            _ => outer_block::<1>(n, col, x, y, c),
+        col += match (n - col, bias) {
+            (left, None) if left >= VECTOR_COLS => {
+                outer_block::<VECTOR_COLS, false>(x, y, &[], col, c)
+            }
+            (left, Some(bias)) if left >= VECTOR_COLS => {
+                outer_block::<VECTOR_COLS, true>(x, y, bias, col, c)
+            }
+            (_, None) => outer_block::<1, false>(x, y, &[], col, c),
+            (_, Some(bias)) => outer_block::<1, true>(x, y, bias, col, c),
         };
     }
 }
 
-/// Columns `col .. col + W` of [`outer`], with `y`'s `W` values held in registers; returns `W`.
+/// Columns `col .. col + W` of [`outer`], with `y`'s `W` values (and, with `BIAS`, the biases)
+/// held in registers; returns `W`.
 #[inline(always)]
-fn outer_block<const W: usize>(n: usize, col: usize, x: &[f32], y: &[f32], c: &mut [f32]) -> usize {
+fn outer_block<const W: usize, const BIAS: bool>(
+    x: &[f32],
+    y: &[f32],
+    bias: &[f32],
+    col: usize,
+    c: &mut [f32],
+) -> usize {
+    let n = y.len();
+    let bias = match bias.get(col..).and_then(|s| s.first_chunk::<W>()) {
+        Some(bias) if BIAS => *bias,
+        _ => [0.0; W],
+    };
     if let Some(y) = y.get(col..).and_then(|s| s.first_chunk::<W>()) {
         for (c_row, &s) in c.chunks_exact_mut(n).zip(x) {
             let Some(out) = c_row.get_mut(col..).and_then(|r| r.first_chunk_mut::<W>()) else {
                 break;
             };
-            for (o, &v) in out.iter_mut().zip(y) {
+            for ((o, &v), &b) in out.iter_mut().zip(y).zip(&bias) {
                 let sum = 0.0;
-                *o = sum + s * v;
+                *o = if BIAS { sum + s * v + b } else { sum + s * v };
             }
         }
+    }
+    W
+}
+
+/// `c[j] = Σ_p x[p] · rows[p][j]` (plus `bias[j]`): a product with one output row, a block of
+/// columns at a time with the block's sums in registers.
+fn row_vector(x: &[f32], rows: ChunksExact<'_, f32>, bias: Option<&[f32]>, c: &mut [f32]) {
+    let n = c.len();
+    let mut col = 0;
+    while col < n {
+        col += match n - col {
+            left if left >= VECTOR_COLS => {
+                row_vector_block::<VECTOR_COLS>(x, rows.clone(), bias, col, c)
+            }
+            _ => row_vector_block::<1>(x, rows.clone(), bias, col, c),
+        };
+    }
+}
+
+/// Columns `col .. col + W` of [`row_vector`]; returns `W`.
+#[inline(always)]
+fn row_vector_block<const W: usize>(
+    x: &[f32],
+    rows: ChunksExact<'_, f32>,
+    bias: Option<&[f32]>,
+    col: usize,
+    c: &mut [f32],
+) -> usize {
+    let mut acc = [0.0f32; W];
+    for (&s, row) in x.iter().zip(rows) {
+        let Some(y) = row.get(col..).and_then(|r| r.first_chunk::<W>()) else {
+            break;
+        };
+        for (o, &v) in acc.iter_mut().zip(y) {
+            *o += s * v;
+        }
+    }
+    if let Some(bias) = bias
+        .and_then(|b| b.get(col..))
+        .and_then(|b| b.first_chunk::<W>())
+    {
+        for (o, &v) in acc.iter_mut().zip(bias) {
+            *o += v;
+        }
+    }
+    if let Some(out) = c.get_mut(col..).and_then(|s| s.first_chunk_mut::<W>()) {
+        *out = acc;
     }
     W
 }
