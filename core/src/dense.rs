@@ -8,9 +8,11 @@
 //! [`matmul`]: an output tile of `TILE_ROWS × W` values stays in registers while rows of the
 //! right-hand matrix, scaled by broadcast elements of the left-hand one, are added to it. The
 //! vectors run along output columns, so the compiler turns the tile into SIMD registers
-//! (AVX2/AVX-512 on a desktop built with `target-cpu=native`, plain FPU code on a Cortex-M) and
-//! no horizontal sums are needed. Every output element is summed in the order `p = 0, 1, …,
-//! k − 1` whatever the tiling, so results are bit-identical across platforms.
+//! (AVX2/AVX-512 on a desktop built with `target-cpu=native`) and no horizontal sums are needed.
+//! A Cortex-M, which has a scalar FPU (or none), runs the products through kernels shaped for it
+//! instead (the `scalar` module: 4 × 4 register tiles, and paths of their own for one-wide and
+//! depth-1 products). Every output element is summed in the order `p = 0, 1, …, k − 1` whatever
+//! the tiling, so results are bit-identical across platforms.
 //!
 //! Each step of that sum is either a multiply then an add, each rounded, or one fused
 //! multiply-add rounded once: see [`Arithmetic`]. The choice is the caller's, so a desktop can
@@ -359,7 +361,7 @@ fn column_block<const FUSED: bool, const W: usize>(
         let mut rest = &mut *c;
         while !rest.is_empty() {
             // Remainders of a 6-row tiling take 4, 2 and 1 rows (the conditions are constant,
-            // so a Cortex-M build has only its 2- and 1-row tiles).
+            // so a smaller `TILE_ROWS` compiles only the tiles it needs).
             let rows = match rest.len() / n {
                 left if left >= TILE_ROWS => TILE_ROWS,
                 left if TILE_ROWS > 4 && left >= 4 => 4,

@@ -12,9 +12,13 @@
 //!   at a time. The left-hand values of a step are read as `R` row slices side by side
 //!   (row-major) or as `R` adjacent values of one row (transposed, as in the weight gradient).
 //! - **One-wide products.** When `m` or `n` is 1, `c` and `cᵀ = bᵀ · aᵀ` have the same layout,
-//!   so the product is computed the way round that puts the long side along the tile's columns
-//!   or reads the right-hand matrix in place. When `k` is 1 each element is a single product
-//!   `0.0 + a · b`, an outer product written a column block at a time.
+//!   so the product is computed the way round that reads best. One output row is a row vector
+//!   times a row-major matrix, with a block of sums in registers; one output column takes the
+//!   tiles, one column wide. When `k` is 1 each element is a single product `0.0 + a · b`, an
+//!   outer product written a column block at a time.
+//! - **Bias.** The forward pass's bias is added to each finished sum as it is stored by the
+//!   outer product and the row vector, and in a pass with the biases in registers after the
+//!   tiles; either way it is the same addition, after the whole sum.
 //! - **Fused rounding** ([`super::Arithmetic::Fused`]) takes a plain ordered loop: without an
 //!   FMA unit each step is a software `fmaf` costing far more than the loop around it, and the
 //!   tiles would only add flash.
@@ -40,9 +44,6 @@ const PANEL_DEPTH: usize = 32;
 /// `c (m × n) = a (m × k) · b (k × n)`, overwriting `c` (row-major), then `c[i][j] += bias[j]`
 /// if there is a bias (`n` values). `fused` selects the fused multiply-add rounding. Lengths
 /// are checked by the callers.
-///
-/// The bias is added to each finished sum before it is stored, which is the same addition as
-/// a pass over `c` afterwards.
 pub(super) fn matmul(fused: bool, product: Product<'_>, bias: Option<&[f32]>, c: &mut [f32]) {
     let Product { m, k, n, a, b } = product;
     let c = match c.get_mut(..m * n) {
@@ -98,7 +99,7 @@ fn separate(
     } else {
         a.row == 1 && a.col >= m && k * a.col <= a_len
     };
-    let in_place = (b.col == 1 && b.row >= n || n == 1 && b.row > 0) && k * b.row <= b_len;
+    let in_place = ((b.col == 1 && b.row >= n) || (n == 1 && b.row > 0)) && k * b.row <= b_len;
     let packed = b.row == 1 && (n - 1) * b.col + k <= b_len;
     if left && (in_place || packed) {
         tiled(k, n, a, b, in_place, c);
@@ -340,6 +341,9 @@ fn row_tiles<const W: usize>(
 
 /// Adds `a(row0 .. row0 + R, p0 .. p0 + depth) · b` to the `R × W` tile of `c` at (`row0`,
 /// `col`), or writes it when `first`.
+///
+/// Kept out of line: inlined into the loop over tiles, the compiler shares one pointer among
+/// the left-hand rows and reloads their offsets from the stack at every step.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn tile<const R: usize, const W: usize>(
