@@ -8,9 +8,11 @@
 //! [`matmul`]: an output tile of `TILE_ROWS × W` values stays in registers while rows of the
 //! right-hand matrix, scaled by broadcast elements of the left-hand one, are added to it. The
 //! vectors run along output columns, so the compiler turns the tile into SIMD registers
-//! (AVX2/AVX-512 on a desktop built with `target-cpu=native`, plain FPU code on a Cortex-M) and
-//! no horizontal sums are needed. Every output element is summed in the order `p = 0, 1, …,
-//! k − 1` whatever the tiling, so results are bit-identical across platforms.
+//! (AVX2/AVX-512 on a desktop built with `target-cpu=native`) and no horizontal sums are needed.
+//! A Cortex-M, which has a scalar FPU (or none), runs the products through kernels shaped for it
+//! instead (the `scalar` module: 4 × 4 register tiles, and paths of their own for one-wide and
+//! depth-1 products). Every output element is summed in the order `p = 0, 1, …, k − 1` whatever
+//! the tiling, so results are bit-identical across platforms.
 //!
 //! Each step of that sum is either a multiply then an add, each rounded, or one fused
 //! multiply-add rounded once: see [`Arithmetic`]. The choice is the caller's, so a desktop can
@@ -18,31 +20,23 @@
 
 use crate::error::{check_len, Result};
 
+#[cfg(any(target_arch = "arm", test))]
+mod scalar;
+
 /// Rows of the output tile kept in registers on a desktop: with [`TILE_COLS`] = 64, 6 × 4
 /// sixteen-lane (AVX-512) accumulators, 4 operands and a broadcast fill 29 of the 32 vector
 /// registers, and each operand loaded from memory feeds 6 multiply-adds.
 #[cfg(not(target_arch = "arm"))]
 const TILE_ROWS: usize = 6;
-/// Rows of the output tile on a Cortex-M.
-#[cfg(target_arch = "arm")]
-const TILE_ROWS: usize = 2;
 /// Widest output tile on a desktop: four 16-lane vectors per row.
 #[cfg(not(target_arch = "arm"))]
 const TILE_COLS: usize = 64;
-/// Widest output tile on a Cortex-M (32 single-precision registers, no SIMD): 2 × 8
-/// accumulators and 8 operands stay in registers. The tile width never changes the order in
-/// which an element is summed, so results are the same as with the desktop's tiles.
-#[cfg(target_arch = "arm")]
-const TILE_COLS: usize = 8;
 /// Rows of the right-hand matrix packed at a time into a contiguous panel (on the stack), so a
 /// transposed operand is read with unit stride and each packed row is reused by every row tile
 /// of the output. On a desktop 128 × 64 values (32 KiB, an L1 cache) cover the paper's 200-wide
 /// layers in two panels, so a tile is loaded from and stored to memory only twice.
 #[cfg(not(target_arch = "arm"))]
 const PANEL_DEPTH: usize = 128;
-/// Panel depth on a Cortex-M: 16 × 8 values, 512 B of a small stack.
-#[cfg(target_arch = "arm")]
-const PANEL_DEPTH: usize = 16;
 
 /// How each multiply-accumulate `sum + a · b` of the products is rounded.
 ///
@@ -96,19 +90,21 @@ pub fn forward(
     check_len("dense weight", shape.weight_len(), weight.len())?;
     check_len("dense bias", shape.outputs, bias.len())?;
     check_len("dense outputs", shape.batch * shape.outputs, outputs.len())?;
-    // weightᵀ(p, j) = weight[j · inputs + p]: read through strides, packed panel by panel.
-    matmul(
-        arithmetic,
-        shape.batch,
-        shape.inputs,
-        shape.outputs,
-        Strided::new(inputs, shape.inputs, 1),
-        Strided::new(weight, 1, shape.inputs),
+    // On a Cortex-M the bias is added to each finished sum as it is stored.
+    #[cfg(target_arch = "arm")]
+    scalar::matmul(
+        arithmetic == Arithmetic::Fused,
+        Product::forward(shape, inputs, weight),
+        Some(bias),
         outputs,
     );
-    if shape.outputs > 0 {
-        for row in outputs.chunks_exact_mut(shape.outputs) {
-            row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
+    #[cfg(not(target_arch = "arm"))]
+    {
+        Product::forward(shape, inputs, weight).run(arithmetic, outputs);
+        if shape.outputs > 0 {
+            for row in outputs.chunks_exact_mut(shape.outputs) {
+                row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
+            }
         }
     }
     Ok(())
@@ -128,20 +124,16 @@ pub fn backward_parameters(
     check_len("dense deltas", shape.batch * shape.outputs, deltas.len())?;
     check_len("weight gradient", shape.weight_len(), grad_weight.len())?;
     check_len("bias gradient", shape.outputs, grad_bias.len())?;
-    // Row o of the weight gradient is Σ_b deltas[b][o] · inputs[b]: a(o, b) = deltas[b·outputs + o].
-    matmul(
-        arithmetic,
-        shape.outputs,
-        shape.batch,
-        shape.inputs,
-        Strided::new(deltas, 1, shape.outputs),
-        Strided::new(inputs, shape.inputs, 1),
-        grad_weight,
-    );
-    grad_bias.fill(0.0);
-    if shape.outputs > 0 {
-        for row in deltas.chunks_exact(shape.outputs) {
-            grad_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+    Product::weight_gradient(shape, inputs, deltas).run(arithmetic, grad_weight);
+    #[cfg(target_arch = "arm")]
+    scalar::column_sums(deltas, grad_bias);
+    #[cfg(not(target_arch = "arm"))]
+    {
+        grad_bias.fill(0.0);
+        if shape.outputs > 0 {
+            for row in deltas.chunks_exact(shape.outputs) {
+                grad_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+            }
         }
     }
     Ok(())
@@ -163,17 +155,64 @@ pub fn backward_inputs(
         shape.batch * shape.inputs,
         grad_inputs.len(),
     )?;
-    // Row b of the result is Σ_o deltas[b][o] · weight[o].
-    matmul(
-        arithmetic,
-        shape.batch,
-        shape.outputs,
-        shape.inputs,
-        Strided::new(deltas, shape.outputs, 1),
-        Strided::new(weight, shape.inputs, 1),
-        grad_inputs,
-    );
+    Product::input_gradient(shape, weight, deltas).run(arithmetic, grad_inputs);
     Ok(())
+}
+
+/// One product `c = a · b` of a layer: `a` is `m × k`, `b` is `k × n`.
+#[derive(Clone, Copy)]
+struct Product<'a> {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'a>,
+    b: Strided<'a>,
+}
+
+impl<'a> Product<'a> {
+    /// `outputs = inputs · weightᵀ`: weightᵀ(p, j) = weight[j · inputs + p], read through
+    /// strides.
+    #[inline(always)]
+    fn forward(shape: DenseShape, inputs: &'a [f32], weight: &'a [f32]) -> Self {
+        Product {
+            m: shape.batch,
+            k: shape.inputs,
+            n: shape.outputs,
+            a: Strided::new(inputs, shape.inputs, 1),
+            b: Strided::new(weight, 1, shape.inputs),
+        }
+    }
+
+    /// `grad_weight = deltasᵀ · inputs`: row o is Σ_b deltas[b][o] · inputs[b], so
+    /// a(o, b) = deltas[b · outputs + o].
+    #[inline(always)]
+    fn weight_gradient(shape: DenseShape, inputs: &'a [f32], deltas: &'a [f32]) -> Self {
+        Product {
+            m: shape.outputs,
+            k: shape.batch,
+            n: shape.inputs,
+            a: Strided::new(deltas, 1, shape.outputs),
+            b: Strided::new(inputs, shape.inputs, 1),
+        }
+    }
+
+    /// `grad_inputs = deltas · weight`: row b is Σ_o deltas[b][o] · weight[o].
+    #[inline(always)]
+    fn input_gradient(shape: DenseShape, weight: &'a [f32], deltas: &'a [f32]) -> Self {
+        Product {
+            m: shape.batch,
+            k: shape.outputs,
+            n: shape.inputs,
+            a: Strided::new(deltas, shape.outputs, 1),
+            b: Strided::new(weight, shape.inputs, 1),
+        }
+    }
+
+    /// Computes the product into `c` (`m × n`, overwritten).
+    #[inline(always)]
+    fn run(self, arithmetic: Arithmetic, c: &mut [f32]) {
+        matmul(arithmetic, self.m, self.k, self.n, self.a, self.b, c);
+    }
 }
 
 /// A read-only matrix addressed by strides, so that a transpose costs nothing:
@@ -192,6 +231,7 @@ impl<'a> Strided<'a> {
 
     /// Elements `(i0 .. i0 + R, j)`: one column of a tile of rows. Out-of-range elements
     /// (ruled out by the callers' length checks) read as zero.
+    #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
     fn column<const R: usize>(&self, i0: usize, j: usize) -> [f32; R] {
         let base = i0 * self.row + j * self.col;
@@ -207,6 +247,7 @@ impl<'a> Strided<'a> {
     }
 
     /// Copies rows `i0 .. i0 + panel.len()`, columns `j0 .. j0 + W` into `panel`.
+    #[cfg(not(target_arch = "arm"))]
     #[inline(always)]
     fn pack<const W: usize>(&self, panel: &mut [[f32; W]], i0: usize, j0: usize) {
         if self.col == 1 {
@@ -239,6 +280,8 @@ impl<'a> Strided<'a> {
 /// Columns of `c` are taken in blocks of a width fixed at compile time (64, then narrower for
 /// the remainder); for each block, `b` is packed `PANEL_DEPTH` rows at a time and every row
 /// tile of `c` accumulates that panel, carrying its partial sums through `c` between panels.
+///
+/// On a Cortex-M (`target_arch = "arm"`) the products are the `scalar` module's instead.
 fn matmul(
     arithmetic: Arithmetic,
     m: usize,
@@ -248,7 +291,15 @@ fn matmul(
     b: Strided<'_>,
     c: &mut [f32],
 ) {
+    #[cfg(target_arch = "arm")]
+    scalar::matmul(
+        arithmetic == Arithmetic::Fused,
+        Product { m, k, n, a, b },
+        None,
+        c,
+    );
     // The choice is made once per product, outside every loop.
+    #[cfg(not(target_arch = "arm"))]
     match arithmetic {
         Arithmetic::Separate => matmul_with::<false>(m, k, n, a, b, c),
         Arithmetic::Fused => matmul_with::<true>(m, k, n, a, b, c),
@@ -256,6 +307,7 @@ fn matmul(
 }
 
 /// [`matmul`] with fused multiply-adds if `FUSED`.
+#[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn matmul_with<const FUSED: bool>(
     m: usize,
@@ -287,6 +339,7 @@ fn matmul_with<const FUSED: bool>(
 }
 
 /// Columns `col .. col + W` of `c`; returns `W`.
+#[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn column_block<const FUSED: bool, const W: usize>(
     k: usize,
@@ -308,7 +361,7 @@ fn column_block<const FUSED: bool, const W: usize>(
         let mut rest = &mut *c;
         while !rest.is_empty() {
             // Remainders of a 6-row tiling take 4, 2 and 1 rows (the conditions are constant,
-            // so a Cortex-M build has only its 2- and 1-row tiles).
+            // so a smaller `TILE_ROWS` compiles only the tiles it needs).
             let rows = match rest.len() / n {
                 left if left >= TILE_ROWS => TILE_ROWS,
                 left if TILE_ROWS > 4 && left >= 4 => 4,
@@ -338,6 +391,7 @@ fn column_block<const FUSED: bool, const W: usize>(
 ///
 /// A row-major `a` is read as `R` row slices side by side; a transposed one (consecutive rows
 /// adjacent) as one contiguous `R`-value column per step of the sum.
+#[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
     row0: usize,
@@ -417,12 +471,14 @@ fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
 
 /// `values` as an `R`-value column: the same array when `N = R`, which is the only way it is
 /// called (the match on the tile height guarantees it).
+#[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn widen<const R: usize, const N: usize>(values: [f32; N]) -> [f32; R] {
     core::array::from_fn(|r| values.get(r).copied().unwrap_or(0.0))
 }
 
 /// `acc += x · y` for each left-hand column `x` (R values) and panel row `y` (W values).
+#[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn accumulate<const FUSED: bool, const R: usize, const W: usize>(
     acc: &mut [[f32; W]; R],
@@ -467,8 +523,115 @@ mod tests {
         })
     }
 
-    /// Every kernel against the textbook loop summed in the same order, bit for bit, with
-    /// either rounding, over shapes that hit each tile remainder and span several panels.
+    /// Which implementation computes the products: the public functions (on a host, the
+    /// desktop kernel) or the Cortex-M kernels of the `scalar` module, called directly.
+    #[derive(Clone, Copy, Debug)]
+    enum Path {
+        Public,
+        Scalar,
+    }
+
+    fn run_forward(
+        path: Path,
+        shape: DenseShape,
+        arithmetic: Arithmetic,
+        (x, w, bias): (&[f32], &[f32], &[f32]),
+        out: &mut [f32],
+    ) {
+        match path {
+            Path::Public => forward(shape, arithmetic, x, w, bias, out).unwrap(),
+            Path::Scalar => {
+                let fused = arithmetic == Arithmetic::Fused;
+                scalar::matmul(fused, Product::forward(shape, x, w), Some(bias), out);
+            }
+        }
+    }
+
+    fn run_backward_parameters(
+        path: Path,
+        shape: DenseShape,
+        arithmetic: Arithmetic,
+        (x, d): (&[f32], &[f32]),
+        gw: &mut [f32],
+        gb: &mut [f32],
+    ) {
+        match path {
+            Path::Public => backward_parameters(shape, arithmetic, x, d, gw, gb).unwrap(),
+            Path::Scalar => {
+                run_scalar(Product::weight_gradient(shape, x, d), arithmetic, gw);
+                scalar::column_sums(d, gb);
+            }
+        }
+    }
+
+    fn run_backward_inputs(
+        path: Path,
+        shape: DenseShape,
+        arithmetic: Arithmetic,
+        (w, d): (&[f32], &[f32]),
+        gx: &mut [f32],
+    ) {
+        match path {
+            Path::Public => backward_inputs(shape, arithmetic, w, d, gx).unwrap(),
+            Path::Scalar => run_scalar(Product::input_gradient(shape, w, d), arithmetic, gx),
+        }
+    }
+
+    fn run_scalar(p: Product<'_>, arithmetic: Arithmetic, c: &mut [f32]) {
+        scalar::matmul(arithmetic == Arithmetic::Fused, p, None, c);
+    }
+
+    /// Every kernel of `path` on one shape against the textbook loop summed in the same order,
+    /// bit for bit, with either rounding.
+    fn check_layer(path: Path, shape: DenseShape, x: &[f32], w: &[f32], bias: &[f32], d: &[f32]) {
+        let DenseShape {
+            batch,
+            inputs,
+            outputs,
+        } = shape;
+        for arithmetic in [Arithmetic::Separate, Arithmetic::Fused] {
+            let dot = |k, f: &dyn Fn(usize) -> f32, g: &dyn Fn(usize) -> f32| {
+                ordered_dot(arithmetic, k, f, g)
+            };
+            let at = |what: &str| std::format!("{path:?} {arithmetic:?} {shape:?} {what}");
+            let mut out = std::vec![f32::NAN; batch * outputs];
+            run_forward(path, shape, arithmetic, (x, w, bias), &mut out);
+            for b in 0..batch {
+                for o in 0..outputs {
+                    let expect =
+                        dot(inputs, &|i| x[b * inputs + i], &|i| w[o * inputs + i]) + bias[o];
+                    let got = out[b * outputs + o];
+                    assert_eq!(got.to_bits(), expect.to_bits(), "{}", at("forward"));
+                }
+            }
+            let mut gw = std::vec![f32::NAN; inputs * outputs];
+            let mut gb = std::vec![f32::NAN; outputs];
+            run_backward_parameters(path, shape, arithmetic, (x, d), &mut gw, &mut gb);
+            for o in 0..outputs {
+                for i in 0..inputs {
+                    let expect = dot(batch, &|b| d[b * outputs + o], &|b| x[b * inputs + i]);
+                    let got = gw[o * inputs + i];
+                    assert_eq!(got.to_bits(), expect.to_bits(), "{}", at("weight gradient"));
+                }
+                let expect = (0..batch).fold(0.0, |sum, b| sum + d[b * outputs + o]);
+                assert_eq!(gb[o].to_bits(), expect.to_bits(), "{}", at("bias gradient"));
+            }
+            let mut gx = std::vec![f32::NAN; batch * inputs];
+            run_backward_inputs(path, shape, arithmetic, (w, d), &mut gx);
+            for b in 0..batch {
+                for i in 0..inputs {
+                    let expect = dot(outputs, &|o| d[b * outputs + o], &|o| w[o * inputs + i]);
+                    let got = gx[b * inputs + i];
+                    assert_eq!(got.to_bits(), expect.to_bits(), "{}", at("input gradient"));
+                }
+            }
+        }
+    }
+
+    /// Every kernel, on the desktop path and the Cortex-M one, against the textbook loop summed
+    /// in the same order, bit for bit, with either rounding, over shapes that hit each tile
+    /// remainder, span several panels, and take the one-wide paths (a batch of one, a layer
+    /// with one input or one output; the Cortex-M demo's 1-32-32-1 layers).
     #[test]
     fn kernels_match_ordered_loops_exactly() {
         let mut rng = Rng::new(11);
@@ -488,6 +651,18 @@ mod tests {
             (7, 130, 70),
             (3, 300, 65),
             (10, 129, 11),
+            (64, 1, 32),
+            (64, 32, 32),
+            (64, 32, 1),
+            (1, 5, 7),
+            (1, 40, 13),
+            (1, 1, 9),
+            (1, 9, 1),
+            (7, 1, 1),
+            (5, 3, 1),
+            (2, 1, 13),
+            (33, 1, 5),
+            (11, 70, 3),
         ] {
             let shape = DenseShape {
                 batch,
@@ -498,36 +673,94 @@ mod tests {
             let w = random(&mut rng, inputs * outputs);
             let bias = random(&mut rng, outputs);
             let d = random(&mut rng, batch * outputs);
-            for arithmetic in [Arithmetic::Separate, Arithmetic::Fused] {
-                let dot = |k, f: &dyn Fn(usize) -> f32, g: &dyn Fn(usize) -> f32| {
-                    ordered_dot(arithmetic, k, f, g)
-                };
-                let mut out = std::vec![f32::NAN; batch * outputs];
-                forward(shape, arithmetic, &x, &w, &bias, &mut out).unwrap();
-                for b in 0..batch {
-                    for o in 0..outputs {
-                        let expect =
-                            dot(inputs, &|i| x[b * inputs + i], &|i| w[o * inputs + i]) + bias[o];
-                        assert_eq!(out[b * outputs + o].to_bits(), expect.to_bits());
-                    }
-                }
-                let mut gw = std::vec![f32::NAN; inputs * outputs];
-                let mut gb = std::vec![f32::NAN; outputs];
-                backward_parameters(shape, arithmetic, &x, &d, &mut gw, &mut gb).unwrap();
-                for o in 0..outputs {
-                    for i in 0..inputs {
-                        let expect = dot(batch, &|b| d[b * outputs + o], &|b| x[b * inputs + i]);
-                        assert_eq!(gw[o * inputs + i].to_bits(), expect.to_bits());
-                    }
-                    let expect = (0..batch).fold(0.0, |sum, b| sum + d[b * outputs + o]);
-                    assert_eq!(gb[o].to_bits(), expect.to_bits());
-                }
-                let mut gx = std::vec![f32::NAN; batch * inputs];
-                backward_inputs(shape, arithmetic, &w, &d, &mut gx).unwrap();
-                for b in 0..batch {
-                    for i in 0..inputs {
-                        let expect = dot(outputs, &|o| d[b * outputs + o], &|o| w[o * inputs + i]);
-                        assert_eq!(gx[b * inputs + i].to_bits(), expect.to_bits());
+            for path in [Path::Public, Path::Scalar] {
+                check_layer(path, shape, &x, &w, &bias, &d);
+            }
+        }
+    }
+
+    /// Products of ±0 keep their sign as the ordered sum from `0.0` gives it: `0.0 + (−0)` is
+    /// +0, including in a product of depth 1, where the sum has a single term.
+    #[test]
+    fn signed_zeros_match_ordered_loops() {
+        let mut rng = Rng::new(12);
+        for &(batch, inputs, outputs) in &[(6, 1, 9), (5, 1, 1), (1, 1, 6), (6, 3, 9), (4, 2, 1)] {
+            let shape = DenseShape {
+                batch,
+                inputs,
+                outputs,
+            };
+            let mut signed = |n| {
+                (0..n)
+                    .map(|i| match i % 3 {
+                        0 => -0.0,
+                        1 => 0.0,
+                        _ => rng.normal_f32(1.0),
+                    })
+                    .collect::<Vec<f32>>()
+            };
+            let (x, w, d) = (
+                signed(batch * inputs),
+                signed(inputs * outputs),
+                signed(batch * outputs),
+            );
+            let bias = std::vec![-0.0; outputs];
+            for path in [Path::Public, Path::Scalar] {
+                check_layer(path, shape, &x, &w, &bias, &d);
+            }
+        }
+    }
+
+    /// The Cortex-M product on operands with arbitrary strides (as a sub-matrix view would
+    /// have), with and without a bias, against the textbook loop: the layouts the layers never
+    /// pass take its ordered fallback, the others its tiles.
+    #[test]
+    fn scalar_product_matches_ordered_loop_for_any_strides() {
+        let mut rng = Rng::new(13);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (5, 3, 7),
+            (2, 40, 9),
+            (9, 1, 4),
+            (1, 6, 10),
+            (8, 5, 1),
+        ] {
+            // (row, col) of a and b: row-major, transposed, and padded to wider storage.
+            let a_layouts = [(k, 1), (1, m), (k + 2, 1), (1, m + 3), (2 * k, 2)];
+            let b_layouts = [(n, 1), (1, k), (n + 1, 1), (1, k + 2), (3, 3 * k)];
+            for &(ar, ac) in &a_layouts {
+                for &(br, bc) in &b_layouts {
+                    let a_data = random(&mut rng, (m - 1) * ar + (k - 1) * ac + 1);
+                    let b_data = random(&mut rng, (k - 1) * br + (n - 1) * bc + 1);
+                    let (a, b) = (Strided::new(&a_data, ar, ac), Strided::new(&b_data, br, bc));
+                    let product = Product { m, k, n, a, b };
+                    let bias = random(&mut rng, n);
+                    for (arithmetic, with_bias) in [
+                        (Arithmetic::Separate, false),
+                        (Arithmetic::Fused, false),
+                        (Arithmetic::Separate, true),
+                        (Arithmetic::Fused, true),
+                    ] {
+                        let mut c = std::vec![f32::NAN; m * n];
+                        let fused = arithmetic == Arithmetic::Fused;
+                        let added = Some(bias.as_slice()).filter(|_| with_bias);
+                        scalar::matmul(fused, product, added, &mut c);
+                        for i in 0..m {
+                            for j in 0..n {
+                                let sum = ordered_dot(
+                                    arithmetic,
+                                    k,
+                                    |p| a_data[i * ar + p * ac],
+                                    |p| b_data[p * br + j * bc],
+                                );
+                                let expect = if with_bias { sum + bias[j] } else { sum };
+                                assert_eq!(
+                                    c[i * n + j].to_bits(),
+                                    expect.to_bits(),
+                                    "{arithmetic:?} {m}×{k}×{n} a ({ar}, {ac}) b ({br}, {bc})"
+                                );
+                            }
+                        }
                     }
                 }
             }
