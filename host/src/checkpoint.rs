@@ -269,6 +269,26 @@ impl<S> fmt::Debug for Control<'_, S> {
     }
 }
 
+/// What one run of a sweep (one σ of the image experiment, one gain of MNIST) is handed:
+/// when to stop, and where its state goes at each checkpoint.
+pub struct RunDriver<'a, S> {
+    /// Polled at every step or epoch boundary: `true` stops the run there.
+    pub stop: &'a dyn Fn() -> bool,
+    /// Checkpoint interval, in the experiment's unit (steps or epochs).
+    pub every: u32,
+    /// Receives the run's state at every checkpoint.
+    pub save: &'a mut dyn FnMut(S) -> Result<()>,
+}
+
+/// How one run of a sweep ended, with its measurements.
+#[derive(Debug)]
+pub enum RunEnd<R> {
+    /// Every step (or epoch) was taken.
+    Finished(R),
+    /// Stopped part-way: the measurements so far.
+    Stopped(R),
+}
+
 /// The state of an optimizer: Adam's step count and moments, or SGD's velocity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OptimizerState {

@@ -49,7 +49,7 @@ use fprinciple_core::tracker::{BandTracker, ConvergenceRule};
 use fprinciple_core::train::Samples;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{CheckpointError, Control, OptimizerState};
+use crate::checkpoint::{CheckpointError, Control, OptimizerState, RunDriver, RunEnd};
 use crate::data::image::{embedded_camera_downsampled, load_downsampled, GrayImage};
 use crate::data::DataError;
 use crate::network::{AnyOptimizer, InitScale, Network, OptimizerConfig};
@@ -706,19 +706,10 @@ struct SigmaJob<'a> {
 }
 
 /// When a σ run stops and where its checkpoints go.
-struct Driver<'a> {
-    stop: &'a dyn Fn() -> bool,
-    every: u32,
-    save: &'a mut dyn FnMut(SigmaState) -> Result<(), CheckpointError>,
-}
+type Driver<'a> = RunDriver<'a, SigmaState>;
 
 /// How a σ run ended.
-enum Trained {
-    /// Every step was taken.
-    Finished(SigmaRun),
-    /// Stopped part-way: the measurements so far.
-    Stopped(SigmaRun),
-}
+type Trained = RunEnd<SigmaRun>;
 
 /// Trains one σ from the seed's draws (or from a saved state) and records everything.
 fn train_one(

@@ -33,7 +33,7 @@ use fprinciple_core::tracker::{ConvergenceRule, SpectralTracker, TrackerSettings
 use fprinciple_core::train::{BatchBuffers, Samples};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{CheckpointError, Control, Fingerprint, OptimizerState};
+use crate::checkpoint::{CheckpointError, Control, Fingerprint, OptimizerState, RunDriver, RunEnd};
 use crate::data::idx::Dataset;
 use crate::network::{self, HostTrainer, InitScale, Network, OptimizerConfig};
 
@@ -950,19 +950,10 @@ struct GainJob<'a> {
 }
 
 /// When a gain's training stops and where its checkpoints go.
-struct Driver<'a> {
-    stop: &'a dyn Fn() -> bool,
-    every: u32,
-    save: &'a mut dyn FnMut(GainState) -> Result<(), CheckpointError>,
-}
+type Driver<'a> = RunDriver<'a, GainState>;
 
 /// How a gain's training ended.
-enum Trained {
-    /// Every epoch was trained.
-    Finished(GainRun),
-    /// Stopped part-way: the epochs so far.
-    Stopped(GainRun),
-}
+type Trained = RunEnd<GainRun>;
 
 /// Trains the network of one gain (from the seed, or from a saved state) and measures it after
 /// every epoch.
