@@ -1,8 +1,9 @@
 //! Training-step benchmarks of the paper's networks.
 //!
 //! `paper_step`: one full-batch Adam step of 1-200-200-200-100-1 (101,001 parameters) on 61
-//! points; `paper_eval`: the same network on a 64-point analysis grid; `paper_step_and_eval`:
-//! both, which is what one observed training step costs. Forward + backward ≈ 6 × parameters ×
+//! points; `eval_64`: the same network on a 64-point analysis grid; `step_61_and_eval_64`:
+//! both, which is what one observed training step costs; `step_61_observing_64`: the same
+//! work as one step whose forward pass also evaluates the grid (`step_observed`). Forward + backward ≈ 6 × parameters ×
 //! points flop, forward alone 2 × parameters × points.
 //!
 //! The host's networks round multiply-adds as `host::network::HOST_ARITHMETIC` says (fused on
@@ -19,7 +20,7 @@ use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::Adam;
 use fprinciple_core::rng::Rng;
-use fprinciple_core::train::{workspace_count, Samples, Trainer};
+use fprinciple_core::train::{workspace_count, ObservedBatch, Samples, Trainer};
 use host::network::HOST_ARITHMETIC;
 use host::parallel::ParallelTrainer;
 use std::hint::black_box;
@@ -80,7 +81,7 @@ fn paper_group(c: &mut Criterion, name: &str, arithmetic: Arithmetic) {
         Loss::MeanSquaredError,
         Adam::new(2e-5, vec![0.0; p], vec![0.0; p]).unwrap(),
         vec![0.0; p],
-        vec![0.0; workspace_count(&PAPER, 64)],
+        vec![0.0; workspace_count(&PAPER, 61 + 64)],
     );
     let samples = Samples {
         inputs: &x,
@@ -110,6 +111,18 @@ fn paper_group(c: &mut Criterion, name: &str, arithmetic: Arithmetic) {
             black_box(outputs[0])
         })
     });
+    let observed: Vec<f32> = x.iter().chain(&analysis).copied().collect();
+    let mut observed_outputs = vec![0.0f32; observed.len()];
+    group.bench_function("step_61_observing_64", |b| {
+        b.iter(|| {
+            let batch = ObservedBatch {
+                inputs: &observed,
+                targets: &y,
+                outputs: &mut observed_outputs,
+            };
+            black_box(trainer.step_observed(&arch, &mut params, batch).unwrap())
+        })
+    });
     group.finish();
 }
 
@@ -127,6 +140,8 @@ fn paper_parallel(c: &mut Criterion) {
         inputs: &x,
         targets: &y,
     };
+    let observed: Vec<f32> = x.iter().chain(&analysis).copied().collect();
+    let mut observed_outputs = vec![0.0f32; observed.len()];
     let mut group = c.benchmark_group("paper_parallel");
     for threads in [1, 2] {
         let mut trainer = ParallelTrainer::new(
@@ -146,6 +161,16 @@ fn paper_parallel(c: &mut Criterion) {
                     .predict(&arch, &params, &analysis, &mut outputs)
                     .unwrap();
                 black_box(outputs[0])
+            })
+        });
+        group.bench_function(format!("step_61_observing_64/threads_{threads}"), |b| {
+            b.iter(|| {
+                let batch = ObservedBatch {
+                    inputs: &observed,
+                    targets: &y,
+                    outputs: &mut observed_outputs,
+                };
+                black_box(trainer.step_observed(&arch, &mut params, batch).unwrap())
             })
         });
     }

@@ -325,31 +325,35 @@ fn matmul_with<const FUSED: bool>(
         c.fill(0.0);
         return;
     }
+    // One panel buffer for every column block of the product, each viewing it at its width.
+    let mut panel = [0.0f32; PANEL_DEPTH * TILE_COLS];
+    let product = Product { m, k, n, a, b };
     let mut col = 0;
     while col < n {
+        let block = (col, &mut *c, &mut panel);
         col += match n - col {
-            left if left >= TILE_COLS => column_block::<FUSED, TILE_COLS>(k, n, col, a, b, c),
-            left if TILE_COLS > 32 && left >= 32 => column_block::<FUSED, 32>(k, n, col, a, b, c),
-            left if TILE_COLS > 16 && left >= 16 => column_block::<FUSED, 16>(k, n, col, a, b, c),
-            left if TILE_COLS > 8 && left >= 8 => column_block::<FUSED, 8>(k, n, col, a, b, c),
-            left if left >= 4 => column_block::<FUSED, 4>(k, n, col, a, b, c),
-            _ => column_block::<FUSED, 1>(k, n, col, a, b, c),
+            left if left >= TILE_COLS => column_block::<FUSED, TILE_COLS>(product, block),
+            left if TILE_COLS > 32 && left >= 32 => column_block::<FUSED, 32>(product, block),
+            left if TILE_COLS > 16 && left >= 16 => column_block::<FUSED, 16>(product, block),
+            left if TILE_COLS > 8 && left >= 8 => column_block::<FUSED, 8>(product, block),
+            left if left >= 4 => column_block::<FUSED, 4>(product, block),
+            _ => column_block::<FUSED, 1>(product, block),
         };
     }
 }
+
+/// The output columns a [`column_block`] computes: the first column, `c` and the panel buffer.
+#[cfg(not(target_arch = "arm"))]
+type ColumnBlock<'c> = (usize, &'c mut [f32], &'c mut [f32; PANEL_DEPTH * TILE_COLS]);
 
 /// Columns `col .. col + W` of `c`; returns `W`.
 #[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn column_block<const FUSED: bool, const W: usize>(
-    k: usize,
-    n: usize,
-    col: usize,
-    a: Strided<'_>,
-    b: Strided<'_>,
-    c: &mut [f32],
+    Product { k, n, a, b, .. }: Product<'_>,
+    (col, c, panel): ColumnBlock<'_>,
 ) -> usize {
-    let mut panel = [[0.0f32; W]; PANEL_DEPTH];
+    let (panel, _) = panel.as_chunks_mut::<W>();
     let mut p0 = 0;
     while p0 < k {
         let depth = PANEL_DEPTH.min(k - p0);

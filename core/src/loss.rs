@@ -121,7 +121,7 @@ fn samples(outputs: &[f32], targets: &[f32], width: usize) -> Result<usize> {
     if width == 0 || outputs.is_empty() {
         return Err(Error::EmptyBatch);
     }
-    if outputs.len() % width != 0 {
+    if !outputs.len().is_multiple_of(width) {
         return Err(Error::LengthMismatch {
             what: "outputs (a multiple of the output width)",
             expected: (outputs.len() / width + 1) * width,

@@ -252,6 +252,40 @@ impl<'a> Architecture<'a> {
         scratch: &mut [f32],
     ) -> Result<()> {
         let batch = self.batch_size(inputs)?;
+        let stored = Stored {
+            activations,
+            rows: batch,
+        };
+        self.backward_from(
+            parameters,
+            inputs,
+            stored,
+            output_gradient,
+            gradients,
+            scratch,
+        )
+    }
+
+    /// [`backward`](Self::backward) for the first rows of a forward pass that ran on more:
+    /// `inputs` holds those rows, `stored` the whole pass's activations.
+    pub(crate) fn backward_from(
+        &self,
+        parameters: &[f32],
+        inputs: &[f32],
+        stored: Stored<'_>,
+        output_gradient: &[f32],
+        gradients: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<()> {
+        let batch = self.batch_size(inputs)?;
+        let Stored { activations, rows } = stored;
+        if rows < batch {
+            return Err(Error::LengthMismatch {
+                what: "rows of the stored activations",
+                expected: batch,
+                actual: rows,
+            });
+        }
         check_len("parameters", self.parameter_count(), parameters.len())?;
         check_len("gradients", self.parameter_count(), gradients.len())?;
         check_len(
@@ -261,10 +295,10 @@ impl<'a> Architecture<'a> {
         )?;
         let activations =
             activations
-                .get(..self.activation_len(batch))
+                .get(..self.activation_len(rows))
                 .ok_or(Error::LengthMismatch {
                     what: "activations",
-                    expected: self.activation_len(batch),
+                    expected: self.activation_len(rows),
                     actual: activations.len(),
                 })?;
         let half = self.scratch_len(batch) / 2;
@@ -280,7 +314,8 @@ impl<'a> Architecture<'a> {
         let mut first = true;
         while let Some(layer) = layers.next() {
             let n_out = layer.outputs * batch;
-            let out_start = layer.activation_offset * batch;
+            // Each layer's block holds `rows` rows; the first `batch` are this pass's.
+            let out_start = layer.activation_offset * rows;
             let outputs = activations
                 .get(out_start..out_start + n_out)
                 .ok_or(Error::InvalidArchitecture)?;
@@ -294,8 +329,9 @@ impl<'a> Architecture<'a> {
             let input: &[f32] = if out_start == 0 {
                 inputs
             } else {
+                let start = out_start - layer.inputs * rows;
                 activations
-                    .get(out_start - layer.inputs * batch..out_start)
+                    .get(start..start + layer.inputs * batch)
                     .ok_or(Error::InvalidArchitecture)?
             };
             let (weight, _) = layer_parameters(parameters, &layer)?;
@@ -329,7 +365,7 @@ impl<'a> Architecture<'a> {
         if inputs.is_empty() {
             return Err(Error::EmptyBatch);
         }
-        if inputs.len() % width != 0 {
+        if !inputs.len().is_multiple_of(width) {
             return Err(Error::LengthMismatch {
                 what: "inputs (a multiple of the input width)",
                 expected: (inputs.len() / width + 1) * width,
@@ -338,6 +374,14 @@ impl<'a> Architecture<'a> {
         }
         Ok(inputs.len() / width)
     }
+}
+
+/// The activations of a forward pass and the number of rows it ran on, which sets where
+/// each layer's block starts.
+#[derive(Clone, Copy)]
+pub(crate) struct Stored<'a> {
+    pub(crate) activations: &'a [f32],
+    pub(crate) rows: usize,
 }
 
 /// The weight and bias of `layer` inside the flat parameter slice.

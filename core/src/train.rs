@@ -3,7 +3,7 @@
 
 use crate::error::{check_len, Error, Result};
 use crate::loss::Loss;
-use crate::mlp::{activation_count, scratch_count, Architecture};
+use crate::mlp::{activation_count, scratch_count, Architecture, Stored};
 use crate::optim::Optimizer;
 use crate::rng::Rng;
 
@@ -52,28 +52,122 @@ pub fn compute_gradients(
     workspace: &mut [f32],
 ) -> Result<f32> {
     let batch = arch.batch_size(samples.inputs)?;
+    check_len(
+        "targets",
+        batch * arch.output_width(),
+        samples.targets.len(),
+    )?;
+    let (value, _) = gradients_and_outputs(
+        arch,
+        loss,
+        parameters,
+        samples,
+        total_samples,
+        gradients,
+        workspace,
+    )?;
+    Ok(value)
+}
+
+/// A training batch whose forward pass also evaluates further inputs: what a training loop
+/// that watches the network's outputs every step needs, for the price of a larger forward pass
+/// instead of a second one.
+#[derive(Debug)]
+pub struct ObservedBatch<'a> {
+    /// The training samples' inputs, then the inputs that are only evaluated
+    /// (`rows × input_width`).
+    pub inputs: &'a [f32],
+    /// Targets of the training samples, the first `targets.len() / output_width` rows of
+    /// `inputs`.
+    pub targets: &'a [f32],
+    /// Receives the outputs of every row of `inputs` (`rows × output_width`), at the
+    /// parameters the gradients are taken at.
+    pub outputs: &'a mut [f32],
+}
+
+/// [`compute_gradients`] for the training samples of `batch`, writing the outputs of all its
+/// rows to `batch.outputs`. `workspace` needs [`workspace_count`] for all the rows. The
+/// gradients, the loss and every output are bit-identical to those of [`compute_gradients`] on
+/// the training samples and a separate forward pass on the other rows.
+pub fn compute_gradients_observed(
+    arch: &Architecture<'_>,
+    loss: Loss,
+    parameters: &[f32],
+    batch: ObservedBatch<'_>,
+    total_samples: usize,
+    gradients: &mut [f32],
+    workspace: &mut [f32],
+) -> Result<f32> {
+    let rows = arch.batch_size(batch.inputs)?;
+    check_len("outputs", rows * arch.output_width(), batch.outputs.len())?;
+    let samples = Samples {
+        inputs: batch.inputs,
+        targets: batch.targets,
+    };
+    let (value, outputs) = gradients_and_outputs(
+        arch,
+        loss,
+        parameters,
+        samples,
+        total_samples,
+        gradients,
+        workspace,
+    )?;
+    batch.outputs.copy_from_slice(outputs);
+    Ok(value)
+}
+
+/// The forward pass over every row of `samples.inputs`, then the loss and the backward pass
+/// over the first rows, those `samples.targets` covers. Returns the loss and the outputs of
+/// every row (inside `workspace`).
+fn gradients_and_outputs<'w>(
+    arch: &Architecture<'_>,
+    loss: Loss,
+    parameters: &[f32],
+    samples: Samples<'_>,
+    total_samples: usize,
+    gradients: &mut [f32],
+    workspace: &'w mut [f32],
+) -> Result<(f32, &'w [f32])> {
+    let rows = arch.batch_size(samples.inputs)?;
     let out_width = arch.output_width();
-    check_len("targets", batch * out_width, samples.targets.len())?;
-    let (activations, rest) = split(workspace, arch.activation_len(batch))?;
+    let batch = samples.targets.len() / out_width.max(1);
+    if batch == 0 {
+        return Err(Error::EmptyBatch);
+    }
+    if batch * out_width != samples.targets.len() || batch > rows {
+        return Err(Error::LengthMismatch {
+            what: "targets (whole rows, at most one per input)",
+            expected: batch.min(rows) * out_width,
+            actual: samples.targets.len(),
+        });
+    }
+    let (activations, rest) = split(workspace, arch.activation_len(rows))?;
     let (scratch, rest) = split(rest, arch.scratch_len(batch))?;
     let (output_gradient, _) = split(rest, batch * out_width)?;
     let outputs = arch.forward(parameters, samples.inputs, activations)?;
     let value = loss.value_and_gradient(
-        outputs,
+        outputs.get(..batch * out_width).unwrap_or(&[]),
         samples.targets,
         out_width,
         total_samples,
         output_gradient,
     )?;
-    arch.backward(
+    let stored = Stored { activations, rows };
+    let inputs = samples
+        .inputs
+        .get(..batch * arch.input_width())
+        .unwrap_or(&[]);
+    arch.backward_from(
         parameters,
-        samples.inputs,
-        activations,
+        inputs,
+        stored,
         output_gradient,
         gradients,
         scratch,
     )?;
-    Ok(value)
+    let outputs_start = activations.len() - rows * out_width;
+    Ok((value, activations.get(outputs_start..).unwrap_or(&[])))
 }
 
 /// One epoch of mini-batches: shuffles `buffers.order` with `rng`, gathers each batch of
@@ -221,6 +315,31 @@ where
         Ok(value)
     }
 
+    /// [`step`](Self::step) on the training samples of `batch`, whose forward pass also
+    /// evaluates the rows after them: `batch.outputs` receives every row's outputs at the
+    /// parameters before the step (those the returned loss is measured at). The workspace must
+    /// hold [`workspace_count`] for all the rows. Everything is bit-identical to a
+    /// [`predict`](Self::predict) followed by a `step`, for one forward pass fewer.
+    pub fn step_observed(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &mut [f32],
+        batch: ObservedBatch<'_>,
+    ) -> Result<f32> {
+        let total = batch.targets.len() / arch.output_width().max(1);
+        let value = compute_gradients_observed(
+            arch,
+            self.loss,
+            parameters,
+            batch,
+            total,
+            self.gradients.as_mut(),
+            self.workspace.as_mut(),
+        )?;
+        self.optimizer.step(parameters, self.gradients.as_ref())?;
+        Ok(value)
+    }
+
     /// One epoch of mini-batches of `batch_size` samples in a fresh random order (the last batch
     /// may be smaller). Returns the mean loss over the epoch's samples.
     pub fn epoch(
@@ -326,6 +445,93 @@ mod tests {
         let mut out = [0.0f32; N];
         let test = trainer.evaluate(&arch, params, samples, &mut out).unwrap();
         assert!(last < 1e-3 && test < 1e-3, "loss {first} -> {last}, {test}");
+    }
+
+    /// A step that also evaluates extra rows matches, bit for bit, a separate prediction
+    /// followed by a plain step, with row counts that put rows in different kernel tiles.
+    #[test]
+    fn observed_step_matches_predict_then_step() {
+        const W: [usize; 4] = [2, 70, 9, 3];
+        const Q: usize = parameter_count(&W);
+        const TRAIN: usize = 7;
+        const EXTRA: usize = 13;
+        const ROWS: usize = TRAIN + EXTRA;
+        let arch = Architecture::tanh(&W).unwrap();
+        let mut rng = Rng::new(11);
+        let mut params = [0.0f32; Q];
+        Init::LeCun
+            .initialize(&arch, &mut params, &mut rng)
+            .unwrap();
+        let inputs: [f32; 2 * ROWS] = core::array::from_fn(|_| rng.normal_f32(1.0));
+        let targets: [f32; 3 * TRAIN] = core::array::from_fn(|_| rng.normal_f32(1.0));
+        let new_trainer = || {
+            Trainer::new(
+                Loss::MeanSquaredError,
+                Adam::new(0.01, [0.0; Q], [0.0; Q]).unwrap(),
+                [0.0; Q],
+                [0.0; workspace_count(&W, ROWS)],
+            )
+        };
+        let (mut separate, mut observed) = (new_trainer(), new_trainer());
+        let (mut a, mut b) = (params, params);
+        for _ in 0..3 {
+            let mut expected = [0.0f32; 3 * ROWS];
+            separate.predict(&arch, &a, &inputs, &mut expected).unwrap();
+            let samples = Samples {
+                inputs: &inputs[..2 * TRAIN],
+                targets: &targets,
+            };
+            let la = separate.step(&arch, &mut a, samples).unwrap();
+            let mut outputs = [0.0f32; 3 * ROWS];
+            let batch = ObservedBatch {
+                inputs: &inputs,
+                targets: &targets,
+                outputs: &mut outputs,
+            };
+            let lb = observed.step_observed(&arch, &mut b, batch).unwrap();
+            assert_eq!(la.to_bits(), lb.to_bits());
+            assert_eq!(expected.map(f32::to_bits), outputs.map(f32::to_bits));
+            assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits));
+        }
+    }
+
+    #[test]
+    fn observed_batches_with_bad_shapes_are_errors() {
+        const W: [usize; 3] = [1, 4, 1];
+        const Q: usize = parameter_count(&W);
+        let arch = Architecture::tanh(&W).unwrap();
+        let params = [0.1f32; Q];
+        let mut gradients = [0.0f32; Q];
+        let mut workspace = [0.0f32; workspace_count(&W, 4)];
+        let inputs = [0.0f32; 3];
+        let mut outputs = [0.0f32; 3];
+        let mut run = |targets: &[f32], outputs: &mut [f32]| {
+            let batch = ObservedBatch {
+                inputs: &inputs,
+                targets,
+                outputs,
+            };
+            let loss = Loss::MeanSquaredError;
+            compute_gradients_observed(
+                &arch,
+                loss,
+                &params,
+                batch,
+                1,
+                &mut gradients,
+                &mut workspace,
+            )
+        };
+        assert_eq!(run(&[], &mut outputs), Err(Error::EmptyBatch));
+        assert!(matches!(
+            run(&[0.0; 4], &mut outputs),
+            Err(Error::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            run(&[0.0; 2], &mut outputs[..2]),
+            Err(Error::LengthMismatch { .. })
+        ));
+        assert!(run(&[0.0; 2], &mut outputs).is_ok());
     }
 
     #[test]

@@ -164,6 +164,9 @@ pub struct FreqArgs {
     /// Observe the spectrum every this many steps.
     #[arg(long)]
     pub observe_every: Option<usize>,
+    /// Take the test loss at every this many observations (and at the last) [default: 10].
+    #[arg(long)]
+    pub test_every: Option<usize>,
     /// Peaks are searched among the first this many DFT bins.
     #[arg(long)]
     pub peak_bins: Option<usize>,
@@ -925,6 +928,9 @@ impl FreqArgs {
         }
         if let Some(v) = self.observe_every {
             c.observe_every = v;
+        }
+        if let Some(v) = self.test_every {
+            c.test_every = v;
         }
         if let Some(v) = self.peak_bins {
             c.peaks.max_bins = v;

@@ -22,7 +22,8 @@ use fprinciple_core::mlp::{activation_count, Architecture};
 use fprinciple_core::optim::Optimizer;
 use fprinciple_core::rng::Rng;
 use fprinciple_core::train::{
-    compute_gradients, for_each_mini_batch, workspace_count, BatchBuffers, Samples,
+    compute_gradients, compute_gradients_observed, for_each_mini_batch, workspace_count,
+    BatchBuffers, ObservedBatch, Samples,
 };
 use fprinciple_core::{Error, Result};
 use rayon::prelude::*;
@@ -48,6 +49,8 @@ pub struct ParallelTrainer<O> {
     /// One gradient buffer and one workspace per thread; thread 0's gradient receives the sum.
     gradients: Vec<Vec<f32>>,
     workspaces: Vec<Vec<f32>>,
+    /// Per thread, the input and output rows of its part of an observed batch.
+    rows: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
 impl<O: Optimizer + Send> ParallelTrainer<O> {
@@ -78,6 +81,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             pool,
             gradients: vec![Vec::new(); threads],
             workspaces: vec![Vec::new(); threads],
+            rows: vec![(Vec::new(), Vec::new()); threads],
         }
     }
 
@@ -125,19 +129,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         let batch = arch.batch_size(samples.inputs)?;
         let (in_w, out_w) = (arch.input_width(), arch.output_width());
         let threads = self.threads_for(arch, batch);
-        let p = arch.parameter_count();
-        for (g, w) in self
-            .gradients
-            .iter_mut()
-            .zip(&mut self.workspaces)
-            .take(threads)
-        {
-            g.resize(p, 0.0);
-            let needed = workspace_count(arch.widths(), batch.div_ceil(threads));
-            if w.len() < needed {
-                w.resize(needed, 0.0);
-            }
-        }
+        self.prepare(arch, threads, batch.div_ceil(threads));
         let loss = self.loss;
         let params: &[f32] = parameters;
         let jobs: Vec<_> = self
@@ -173,6 +165,130 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         }
         self.update(parameters, threads)?;
         Ok(value)
+    }
+
+    /// [`step`](Self::step) on the training samples of `batch`, whose forward pass also
+    /// evaluates the rows after them; `batch.outputs` receives every row's outputs at the
+    /// parameters before the step (see the core's `Trainer::step_observed`). The training
+    /// samples are split across the threads exactly as `step` splits them and the other rows
+    /// evenly, so the result is bit-identical to a [`predict`](Self::predict) and a `step`.
+    pub fn step_observed(
+        &mut self,
+        arch: &Architecture<'_>,
+        parameters: &mut [f32],
+        batch: ObservedBatch<'_>,
+    ) -> Result<f32> {
+        let (in_w, out_w) = (arch.input_width(), arch.output_width());
+        let rows = arch.batch_size(batch.inputs)?;
+        let train = batch.targets.len() / out_w.max(1);
+        if train == 0 {
+            return Err(Error::EmptyBatch);
+        }
+        if train * out_w != batch.targets.len()
+            || train > rows
+            || batch.outputs.len() != rows * out_w
+        {
+            return Err(Error::LengthMismatch {
+                what: "observed batch (targets for at most every input row, outputs for each)",
+                expected: rows * out_w,
+                actual: batch.outputs.len(),
+            });
+        }
+        let threads = self.threads_for(arch, train);
+        let extra = rows - train;
+        // Thread t: training rows t·train/T .., then other rows t·extra/T .. (as in `step`).
+        let part = |t: usize| {
+            let (train_start, train_end) = (t * train / threads, (t + 1) * train / threads);
+            let (extra_start, extra_end) = (t * extra / threads, (t + 1) * extra / threads);
+            (
+                train_start..train_end,
+                train + extra_start..train + extra_end,
+            )
+        };
+        self.prepare(arch, threads, rows.div_ceil(threads) + 1);
+        let loss = self.loss;
+        let params: &[f32] = parameters;
+        let value = if threads == 1 {
+            let (g, w) = (self.gradients.first_mut(), self.workspaces.first_mut());
+            let (Some(g), Some(w)) = (g, w) else {
+                return Err(Error::EmptyBatch);
+            };
+            compute_gradients_observed(arch, loss, params, batch, train, g, w)?
+        } else {
+            // Each thread gathers its rows into buffers of its own, then the outputs are
+            // scattered back.
+            let jobs: Vec<_> = self
+                .gradients
+                .iter_mut()
+                .zip(&mut self.workspaces)
+                .zip(&mut self.rows)
+                .take(threads)
+                .enumerate()
+                .map(|(t, ((g, w), (x, y)))| {
+                    let (train_rows, extra_rows) = part(t);
+                    x.clear();
+                    for r in [train_rows.clone(), extra_rows.clone()] {
+                        x.extend_from_slice(
+                            batch
+                                .inputs
+                                .get(r.start * in_w..r.end * in_w)
+                                .unwrap_or(&[]),
+                        );
+                    }
+                    y.resize(x.len() / in_w * out_w, 0.0);
+                    let targets = batch
+                        .targets
+                        .get(train_rows.start * out_w..train_rows.end * out_w)
+                        .unwrap_or(&[]);
+                    (targets, g, w, x, y)
+                })
+                .collect();
+            let values = run_parts(self.pool.as_deref(), jobs, |(targets, g, w, x, y)| {
+                let part = ObservedBatch {
+                    inputs: x,
+                    targets,
+                    outputs: y,
+                };
+                compute_gradients_observed(arch, loss, params, part, train, g, w)
+            });
+            let mut value = 0.0f32;
+            for v in values {
+                value += v?;
+            }
+            for (t, (_, y)) in self.rows.iter().take(threads).enumerate() {
+                let (train_rows, extra_rows) = part(t);
+                let (y_train, y_extra) = y.split_at((train_rows.len() * out_w).min(y.len()));
+                for (r, y) in [(train_rows, y_train), (extra_rows, y_extra)] {
+                    if let Some(out) = batch.outputs.get_mut(r.start * out_w..r.end * out_w) {
+                        out.copy_from_slice(y);
+                    }
+                }
+            }
+            value
+        };
+        if !value.is_finite() {
+            return Err(Error::NonFiniteLoss);
+        }
+        self.update(parameters, threads)?;
+        Ok(value)
+    }
+
+    /// Sizes the first `threads` gradient buffers for the network and their workspaces for
+    /// `rows` rows each.
+    fn prepare(&mut self, arch: &Architecture<'_>, threads: usize, rows: usize) {
+        let p = arch.parameter_count();
+        let needed = workspace_count(arch.widths(), rows);
+        for (g, w) in self
+            .gradients
+            .iter_mut()
+            .zip(&mut self.workspaces)
+            .take(threads)
+        {
+            g.resize(p, 0.0);
+            if w.len() < needed {
+                w.resize(needed, 0.0);
+            }
+        }
     }
 
     /// Adds the first `threads` gradient buffers into the first (in thread order) and takes
@@ -389,6 +505,43 @@ mod tests {
         let mut multi = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 3);
         multi.predict(&arch, &a, &x, &mut out3).unwrap();
         assert_eq!(out1, out3);
+    }
+
+    /// An observed step on 1 and 3 threads equals a prediction and a plain step on as many,
+    /// bit for bit; the prediction does not depend on the thread count.
+    #[test]
+    fn observed_steps_match_predict_then_step() {
+        let arch = Architecture::tanh(&WIDTHS).unwrap();
+        let p = arch.parameter_count();
+        let train = 3 * MIN_WORK_PER_THREAD / p + 5;
+        let extra = 17;
+        let (params, x, y) = data(train + extra);
+        let y = &y[..2 * train];
+        for threads in [1, 3] {
+            let mut separate = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), threads);
+            let mut observed = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), threads);
+            assert_eq!(observed.threads_for(&arch, train), threads);
+            let (mut a, mut b) = (params.clone(), params.clone());
+            for _ in 0..2 {
+                let mut expected = vec![0.0; 2 * (train + extra)];
+                separate.predict(&arch, &a, &x, &mut expected).unwrap();
+                let samples = Samples {
+                    inputs: &x[..3 * train],
+                    targets: y,
+                };
+                let la = separate.step(&arch, &mut a, samples).unwrap();
+                let mut outputs = vec![0.0; 2 * (train + extra)];
+                let batch = ObservedBatch {
+                    inputs: &x,
+                    targets: y,
+                    outputs: &mut outputs,
+                };
+                let lb = observed.step_observed(&arch, &mut b, batch).unwrap();
+                assert_eq!(la.to_bits(), lb.to_bits());
+                assert_eq!(expected, outputs);
+                assert_eq!(a, b);
+            }
+        }
     }
 
     #[test]

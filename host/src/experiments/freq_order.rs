@@ -15,7 +15,7 @@ use fprinciple_core::loss::Loss;
 use fprinciple_core::rng::Rng;
 use fprinciple_core::spectrum::{spectrum_on_grid, PeakSearch};
 use fprinciple_core::tracker::{ConvergenceRule, ErrorMeasure, SpectralTracker, TrackerSettings};
-use fprinciple_core::train::Samples;
+use fprinciple_core::train::{ObservedBatch, Samples};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 use std::time::Instant;
@@ -54,6 +54,10 @@ pub struct FreqConfig {
     pub stop_loss: Option<f32>,
     /// Observe the spectrum every this many steps.
     pub observe_every: usize,
+    /// Take the test loss at every this many observations (and at the last): evaluating the
+    /// test points costs more than the step itself when there are many of them.
+    #[serde(default = "one")]
+    pub test_every: usize,
     /// Seed of the initialization.
     pub seed: u64,
     /// Peak search among the target's bins.
@@ -83,6 +87,7 @@ impl FreqConfig {
             steps: 2000,
             stop_loss: None,
             observe_every: 1,
+            test_every: 10,
             seed: 0,
             peaks: PeakSearch::DEFAULT,
             tracker: TrackerSettings::DEFAULT,
@@ -261,6 +266,54 @@ impl From<fprinciple_core::Error> for FreqError {
     }
 }
 
+/// The serde default of [`FreqConfig::test_every`] for settings written before it existed.
+fn one() -> usize {
+    1
+}
+
+/// The inputs a run evaluates at every observation, one row per point, and where each set
+/// of points lies among them.
+struct ObservedRows {
+    /// The training points, the analysis grid (unless it is the training grid) and the test
+    /// points, in that order.
+    inputs: Vec<f32>,
+    train: std::ops::Range<usize>,
+    analysis: std::ops::Range<usize>,
+    test: std::ops::Range<usize>,
+}
+
+impl ObservedRows {
+    fn new(train: &[f32], analysis: &[f32], test: &[f32]) -> Self {
+        let mut inputs = train.to_vec();
+        let analysis_rows = if analysis == train {
+            0..train.len()
+        } else {
+            inputs.extend_from_slice(analysis);
+            train.len()..inputs.len()
+        };
+        let test_start = inputs.len();
+        inputs.extend_from_slice(test);
+        ObservedRows {
+            train: 0..train.len(),
+            analysis: analysis_rows,
+            test: test_start..inputs.len(),
+            inputs,
+        }
+    }
+
+    fn train<'a>(&self, outputs: &'a [f32]) -> &'a [f32] {
+        outputs.get(self.train.clone()).unwrap_or(&[])
+    }
+
+    fn analysis<'a>(&self, outputs: &'a [f32]) -> &'a [f32] {
+        outputs.get(self.analysis.clone()).unwrap_or(&[])
+    }
+
+    fn test<'a>(&self, outputs: &'a [f32]) -> &'a [f32] {
+        outputs.get(self.test.clone()).unwrap_or(&[])
+    }
+}
+
 /// Steps at which to keep the network's outputs: 0, then roughly log-spaced to the last step.
 fn snapshot_steps(steps: usize) -> Vec<usize> {
     let mut out = vec![0];
@@ -287,6 +340,9 @@ pub fn run(
         return Err(FreqError::Setting(
             "--observe-every must be at least 1".into(),
         ));
+    }
+    if config.test_every == 0 {
+        return Err(FreqError::Setting("--test-every must be at least 1".into()));
     }
     let train_x = uniform_grid_f32(a, b, config.train_points, config.train_endpoints);
     let train_y = target.eval_grid(&train_x);
@@ -321,8 +377,12 @@ pub fn run(
         inputs: &train_x,
         targets: &train_y,
     };
+    // Every row an observation needs, evaluated in the training step's own forward pass:
+    // the training points, then the analysis grid (unless it is the training grid, as in the
+    // classic run), then the test points.
+    let rows = ObservedRows::new(&train_x, &analysis_x, &test_x);
+    let mut row_outputs = vec![0.0f32; rows.inputs.len()];
     let mut outputs = vec![0.0f32; n];
-    let mut test_out = vec![0.0f32; test_x.len()];
     let keep = snapshot_steps(config.steps);
     let mut observations = Vec::new();
     let mut snapshots = Vec::new();
@@ -336,13 +396,33 @@ pub fn run(
         // The last iteration only evaluates: `step` updates have been applied.
         let last = step == config.steps || finish.is_some();
         let observe = step % config.observe_every == 0 || last;
-        if observe || keep.contains(&step) {
-            trainer.predict(&arch, params, &analysis_x, &mut outputs)?;
-        }
-        // The training loss at the current parameters (a step reports it before its update).
+        let test_now = observe
+            && !test_x.is_empty()
+            && (last || (step / config.observe_every).is_multiple_of(config.test_every));
+        // The training loss, the outputs and the test loss are all taken at the parameters
+        // before this iteration's update (a step reports its loss before its update).
         let loss = if last {
-            let mut out = vec![0.0; train_x.len()];
-            trainer.evaluate(&arch, params, samples, &mut out)?
+            trainer.predict(&arch, params, &rows.inputs, &mut row_outputs)?;
+            trainer
+                .loss()
+                .value(rows.train(&row_outputs), &train_y, 1)?
+        } else if observe || keep.contains(&step) {
+            // The test points are the last rows: leave them out when they are not needed.
+            let needed = if test_now {
+                rows.inputs.len()
+            } else {
+                rows.test.start
+            };
+            let batch = ObservedBatch {
+                inputs: rows.inputs.get(..needed).unwrap_or(&[]),
+                targets: &train_y,
+                outputs: row_outputs.get_mut(..needed).unwrap_or(&mut []),
+            };
+            match trainer.step_observed(&arch, params, batch) {
+                Ok(l) => l,
+                Err(fprinciple_core::Error::NonFiniteLoss) => break StopReason::Diverged,
+                Err(e) => return Err(e.into()),
+            }
         } else {
             match trainer.step(&arch, params, samples) {
                 Ok(l) => l,
@@ -351,16 +431,15 @@ pub fn run(
             }
         };
         last_loss = loss;
+        if observe || keep.contains(&step) {
+            outputs.copy_from_slice(rows.analysis(&row_outputs));
+        }
         if observe {
             tracker.observe_with_scratch(step as u32, &outputs, &mut scratch)?;
-            let test_loss = if test_x.is_empty() {
+            let test_loss = if !test_now {
                 None
             } else {
-                let test = Samples {
-                    inputs: &test_x,
-                    targets: &test_y,
-                };
-                Some(trainer.evaluate(&arch, params, test, &mut test_out)?)
+                Some(trainer.loss().value(rows.test(&row_outputs), &test_y, 1)?)
             };
             observations.push(Observation {
                 step,
@@ -505,14 +584,15 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
         .iter()
         .map(|o| f64::from(o.train_loss))
         .collect();
-    let test: Vec<f64> = result
+    // The test loss is taken at some observations only.
+    let (test_steps, test): (Vec<f64>, Vec<f64>) = result
         .observations
         .iter()
-        .map(|o| o.test_loss.map_or(f64::NAN, f64::from))
-        .collect();
+        .filter_map(|o| Some((o.step as f64, f64::from(o.test_loss?))))
+        .unzip();
     let mut loss_series = vec![plot::Series::new("train MSE", &steps, &train)];
-    if result.config.test_points > 0 {
-        loss_series.push(plot::Series::new("test MSE", &steps, &test));
+    if !test.is_empty() {
+        loss_series.push(plot::Series::new("test MSE", &test_steps, &test));
     }
     plot::line_chart(
         &dir.file("loss"),

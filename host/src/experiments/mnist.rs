@@ -1304,7 +1304,7 @@ pub fn principal_direction(
     seed: u64,
     max_iterations: usize,
 ) -> Result<PrincipalDirection, MnistError> {
-    if dim == 0 || inputs.is_empty() || inputs.len() % dim != 0 {
+    if dim == 0 || inputs.is_empty() || !inputs.len().is_multiple_of(dim) {
         return Err(MnistError::InvalidData(format!(
             "{} input values do not form rows of {dim}",
             inputs.len()
@@ -1471,7 +1471,7 @@ impl PairwiseDistances {
     /// Distances among the rows of `points` (`n × dim`); cached when `n² × 4` bytes fit
     /// under `cache_limit_bytes`.
     pub fn new(points: &[f32], dim: usize, cache_limit_bytes: usize) -> Result<Self, MnistError> {
-        if dim == 0 || points.is_empty() || points.len() % dim != 0 {
+        if dim == 0 || points.is_empty() || !points.len().is_multiple_of(dim) {
             return Err(MnistError::InvalidData(format!(
                 "{} point values do not form rows of {dim}",
                 points.len()
