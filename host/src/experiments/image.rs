@@ -82,7 +82,9 @@ impl Split {
         let cells = size * size;
         let mask: Vec<bool> = match *self {
             Split::EvenColumns => (0..cells).map(|i| (i % size).is_multiple_of(2)).collect(),
-            Split::Checkerboard => (0..cells).map(|i| (i / size + i % size).is_multiple_of(2)).collect(),
+            Split::Checkerboard => (0..cells)
+                .map(|i| (i / size + i % size).is_multiple_of(2))
+                .collect(),
             Split::RandomFraction(f) => {
                 if !(f > 0.0 && f < 1.0) {
                     return Err(invalid(format!(
