@@ -14,57 +14,18 @@
 //! with 1 and 2 threads.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use fprinciple_benches::{paper_setup, PaperSetup, PAPER};
 use fprinciple_core::dense::Arithmetic;
-use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::loss::Loss;
-use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::Adam;
-use fprinciple_core::rng::Rng;
 use fprinciple_core::train::{workspace_count, ObservedBatch, Samples, Trainer};
 use host::network::HOST_ARITHMETIC;
 use host::parallel::ParallelTrainer;
 use std::hint::black_box;
 
-const PAPER: [usize; 6] = [1, 200, 200, 200, 100, 1];
-
-fn grid(n: usize, a: f32, b: f32, both_ends: bool) -> Vec<f32> {
-    let d = if both_ends { n - 1 } else { n };
-    (0..n).map(|j| a + j as f32 * (b - a) / d as f32).collect()
-}
-
 fn paper(c: &mut Criterion) {
     paper_group(c, "paper_1-200-200-200-100-1", HOST_ARITHMETIC);
     paper_group(c, "paper_separate", Arithmetic::Separate);
-}
-
-/// The official preset's network, initialized, with its 61 training points (x, y) and its
-/// 64-point analysis grid.
-struct PaperSetup {
-    arch: Architecture<'static>,
-    params: Vec<f32>,
-    x: Vec<f32>,
-    y: Vec<f32>,
-    analysis: Vec<f32>,
-}
-
-fn paper_setup(arithmetic: Arithmetic) -> PaperSetup {
-    let arch = Architecture::tanh(&PAPER)
-        .unwrap()
-        .with_arithmetic(arithmetic);
-    let mut params = vec![0.0f32; arch.parameter_count()];
-    Init::Uniform(LayerInit::normal(0.05))
-        .initialize(&arch, &mut params, &mut Rng::new(0))
-        .unwrap();
-    let x = grid(61, -10.0, 10.0, true);
-    let y = x.iter().map(|&x| x.sin() + (4.0 * x).sin()).collect();
-    let analysis = grid(64, -10.0, 10.0, false);
-    PaperSetup {
-        arch,
-        params,
-        x,
-        y,
-        analysis,
-    }
 }
 
 fn paper_group(c: &mut Criterion, name: &str, arithmetic: Arithmetic) {

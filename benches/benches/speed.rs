@@ -1,0 +1,184 @@
+//! The speed figures the README quotes, measured side by side: `cargo bench -p
+//! fprinciple-benches --bench speed` (add `-- --rounds N` for more rounds).
+//!
+//! On a shared machine a run's speed drifts, often by a third, within seconds. So every figure
+//! is measured in many short rounds, the rounds of all figures interleaved, and the table gives
+//! the best round (the machine at its least disturbed, the usual estimate of what the code
+//! costs; Python's `timeit` reports the same) and the median round (what a run of a few
+//! seconds meets). Criterion's benches (`training`, `mnist`) give means with confidence
+//! intervals for the same work.
+//!
+//! Figures: one full-batch Adam step of the paper's network on the official preset's 61
+//! points plus the evaluation of its 64-point analysis grid, as a step then a separate forward
+//! pass and as one observed step (`step_observed`, the grid evaluated in the step's forward
+//! pass), on 1 and 2 threads; and one Adam step of 784-400-200-10 on a batch of 100, on 1
+//! and 2 threads. Flop counts: forward + backward ≈ 6 × parameters × samples, forward alone
+//! 2 × parameters × samples.
+
+use fprinciple_benches::{mnist_setup, paper_setup, MNIST_BATCH};
+use fprinciple_core::loss::Loss;
+use fprinciple_core::optim::Adam;
+use fprinciple_core::train::{ObservedBatch, Samples};
+use host::network::HOST_ARITHMETIC;
+use host::parallel::ParallelTrainer;
+use std::hint::black_box;
+use std::time::Instant;
+
+/// One measured figure: its name, its work per iteration and the iteration itself.
+struct Figure<'a> {
+    name: String,
+    /// Floating-point operations per iteration.
+    flop: f64,
+    /// Samples trained per iteration (MNIST), for samples per second.
+    samples: Option<usize>,
+    iteration: Box<dyn FnMut() + 'a>,
+    /// Seconds per iteration, one entry per round.
+    rounds: Vec<f64>,
+}
+
+fn main() {
+    let rounds = rounds_from_args().unwrap_or(60);
+    let paper = paper_setup(HOST_ARITHMETIC);
+    let mnist = mnist_setup(HOST_ARITHMETIC);
+    let (paper_arch, mnist_arch) = (paper.arch, mnist.arch);
+    let p = paper_arch.parameter_count() as f64;
+    let q = mnist_arch.parameter_count() as f64;
+    let step_and_eval = 6.0 * p * 61.0 + 2.0 * p * 64.0;
+    let observed: Vec<f32> = paper.x.iter().chain(&paper.analysis).copied().collect();
+    let adam = |n: usize| Adam::new(2e-5, vec![0.0; n], vec![0.0; n]).expect("valid rate");
+
+    let mut figures: Vec<Figure<'_>> = Vec::new();
+    for threads in [1, 2] {
+        let (x, y, analysis) = (&paper.x, &paper.y, &paper.analysis);
+        let arch = &paper_arch;
+        let mut params = paper.params.clone();
+        let mut trainer = ParallelTrainer::new(
+            Loss::MeanSquaredError,
+            adam(paper_arch.parameter_count()),
+            threads,
+        );
+        let mut outputs = vec![0.0f32; 64];
+        figures.push(Figure {
+            name: format!("paper step (61) then evaluation (64), {threads} thread(s)"),
+            flop: step_and_eval,
+            samples: None,
+            iteration: Box::new(move || {
+                let samples = Samples {
+                    inputs: x,
+                    targets: y,
+                };
+                black_box(trainer.step(arch, &mut params, samples).expect("step"));
+                trainer
+                    .predict(arch, &params, analysis, &mut outputs)
+                    .expect("evaluation");
+                black_box(outputs.first());
+            }),
+            rounds: Vec::new(),
+        });
+    }
+    for threads in [1, 2] {
+        let (observed, y) = (&observed, &paper.y);
+        let arch = &paper_arch;
+        let mut params = paper.params.clone();
+        let mut trainer = ParallelTrainer::new(
+            Loss::MeanSquaredError,
+            adam(paper_arch.parameter_count()),
+            threads,
+        );
+        let mut outputs = vec![0.0f32; observed.len()];
+        figures.push(Figure {
+            name: format!("paper observed step (61 + 64 rows), {threads} thread(s)"),
+            flop: step_and_eval,
+            samples: None,
+            iteration: Box::new(move || {
+                let batch = ObservedBatch {
+                    inputs: observed,
+                    targets: y,
+                    outputs: &mut outputs,
+                };
+                black_box(
+                    trainer
+                        .step_observed(arch, &mut params, batch)
+                        .expect("step"),
+                );
+            }),
+            rounds: Vec::new(),
+        });
+    }
+    for threads in [1, 2] {
+        let (x, y) = (&mnist.x, &mnist.y);
+        let arch = &mnist_arch;
+        let mut params = mnist.params.clone();
+        let mut trainer = ParallelTrainer::new(
+            Loss::MeanSquaredError,
+            adam(mnist_arch.parameter_count()),
+            threads,
+        );
+        figures.push(Figure {
+            name: format!("MNIST step, batch {MNIST_BATCH}, {threads} thread(s)"),
+            flop: 6.0 * q * MNIST_BATCH as f64,
+            samples: Some(MNIST_BATCH),
+            iteration: Box::new(move || {
+                let samples = Samples {
+                    inputs: x,
+                    targets: y,
+                };
+                black_box(trainer.step(arch, &mut params, samples).expect("step"));
+            }),
+            rounds: Vec::new(),
+        });
+    }
+
+    // Warm-up: caches, the thread pools, the CPU's clock.
+    for figure in &mut figures {
+        for _ in 0..20 {
+            (figure.iteration)();
+        }
+    }
+    for _ in 0..rounds {
+        for figure in &mut figures {
+            // About 10 ms per round and figure.
+            let iterations = if figure.samples.is_some() { 6 } else { 16 };
+            let start = Instant::now();
+            for _ in 0..iterations {
+                (figure.iteration)();
+            }
+            figure
+                .rounds
+                .push(start.elapsed().as_secs_f64() / f64::from(iterations));
+        }
+    }
+
+    println!("{rounds} rounds; per iteration, best round and median round (GFLOP/s; samples/s)\n");
+    println!("{:<58} {:>22} {:>22}", "figure", "best", "median");
+    for figure in &mut figures {
+        figure.rounds.sort_by(f64::total_cmp);
+        let best = figure.rounds.first().copied().unwrap_or(f64::NAN);
+        let median = figure
+            .rounds
+            .get(figure.rounds.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN);
+        let show = |seconds: f64| match figure.samples {
+            Some(n) => format!("{:.3} ms {:>7.0}/s", seconds * 1e3, n as f64 / seconds),
+            None => format!(
+                "{:.3} ms {:>5.0} GF/s",
+                seconds * 1e3,
+                figure.flop / seconds / 1e9
+            ),
+        };
+        println!(
+            "{:<58} {:>22} {:>22}",
+            figure.name,
+            show(best),
+            show(median)
+        );
+    }
+}
+
+/// `--rounds N` among the arguments (cargo bench also passes `--bench`).
+fn rounds_from_args() -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--rounds")?;
+    args.get(at + 1)?.parse().ok().filter(|&n| n > 0)
+}
