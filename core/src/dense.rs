@@ -19,6 +19,7 @@
 //! use its FMA units while still reproducing, bit for bit, what a microcontroller computes.
 
 use crate::error::{check_len, Result};
+use core::ops::Range;
 
 #[cfg(any(target_arch = "arm", test))]
 mod scalar;
@@ -139,6 +140,55 @@ pub fn backward_parameters(
     Ok(())
 }
 
+/// [`backward_parameters`] for the units `units` only, so that threads can each take some
+/// of a layer's units: `grad_weight` receives rows `units` of the weight gradient
+/// (`units.len() × inputs`) and `grad_bias` the bias gradients of those units, summed over
+/// this batch's samples from zero or continuing the sums already there (`sums`). Over all
+/// units and one part, the results are those of [`backward_parameters`], bit for bit.
+pub fn backward_parameter_rows(
+    shape: DenseShape,
+    arithmetic: Arithmetic,
+    (inputs, deltas): (&[f32], &[f32]),
+    units: Range<usize>,
+    sums: Sums,
+    (grad_weight, grad_bias): (&mut [f32], &mut [f32]),
+) -> Result<()> {
+    check_len("dense inputs", shape.batch * shape.inputs, inputs.len())?;
+    check_len("dense deltas", shape.batch * shape.outputs, deltas.len())?;
+    if units.start > units.end || units.end > shape.outputs {
+        return Err(crate::error::Error::LengthMismatch {
+            what: "units of the layer",
+            expected: shape.outputs,
+            actual: units.end,
+        });
+    }
+    let rows = units.len();
+    check_len(
+        "weight gradient rows",
+        rows * shape.inputs,
+        grad_weight.len(),
+    )?;
+    check_len("bias gradient rows", rows, grad_bias.len())?;
+    let product = Product {
+        m: rows,
+        k: shape.batch,
+        n: shape.inputs,
+        a: Strided::new(deltas.get(units.start..).unwrap_or(&[]), 1, shape.outputs),
+        b: Strided::new(inputs, shape.inputs, 1),
+    };
+    matmul(arithmetic, product, sums, grad_weight);
+    if sums == Sums::Start {
+        grad_bias.fill(0.0);
+    }
+    if shape.outputs > 0 {
+        for row in deltas.chunks_exact(shape.outputs) {
+            let part = row.get(units.clone()).unwrap_or(&[]);
+            grad_bias.iter_mut().zip(part).for_each(|(g, d)| *g += d);
+        }
+    }
+    Ok(())
+}
+
 /// Deltas of the layer's inputs: `grad_inputs = deltas · weight` (overwritten), before the
 /// previous layer's activation derivative is applied.
 pub fn backward_inputs(
@@ -211,7 +261,7 @@ impl<'a> Product<'a> {
     /// Computes the product into `c` (`m × n`, overwritten).
     #[inline(always)]
     fn run(self, arithmetic: Arithmetic, c: &mut [f32]) {
-        matmul(arithmetic, self.m, self.k, self.n, self.a, self.b, c);
+        matmul(arithmetic, self, Sums::Start, c);
     }
 }
 
@@ -282,27 +332,49 @@ impl<'a> Strided<'a> {
 /// tile of `c` accumulates that panel, carrying its partial sums through `c` between panels.
 ///
 /// On a Cortex-M (`target_arch = "arm"`) the products are the `scalar` module's instead.
-fn matmul(
-    arithmetic: Arithmetic,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_>,
-    b: Strided<'_>,
-    c: &mut [f32],
-) {
+fn matmul(arithmetic: Arithmetic, product: Product<'_>, sums: Sums, c: &mut [f32]) {
     #[cfg(target_arch = "arm")]
-    scalar::matmul(
-        arithmetic == Arithmetic::Fused,
-        Product { m, k, n, a, b },
-        None,
-        c,
-    );
+    match sums {
+        Sums::Start => scalar::matmul(arithmetic == Arithmetic::Fused, product, None, c),
+        Sums::Continue => continue_ordered(arithmetic, product, c),
+    }
     // The choice is made once per product, outside every loop.
     #[cfg(not(target_arch = "arm"))]
-    match arithmetic {
-        Arithmetic::Separate => matmul_with::<false>(m, k, n, a, b, c),
-        Arithmetic::Fused => matmul_with::<true>(m, k, n, a, b, c),
+    {
+        let Product { m, k, n, a, b } = product;
+        let carry = sums == Sums::Continue;
+        match arithmetic {
+            Arithmetic::Separate => matmul_with::<false>(m, k, n, a, b, (c, carry)),
+            Arithmetic::Fused => matmul_with::<true>(m, k, n, a, b, (c, carry)),
+        }
+    }
+}
+
+/// Whether gradient sums start from zero or continue from the values already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sums {
+    /// Overwrite: the sums start from zero.
+    Start,
+    /// Add to what is there, each element's sum continued in the same order: a batch split
+    /// into consecutive parts gives, part after part, the very sums of the whole batch.
+    Continue,
+}
+
+/// [`matmul`] continuing the sums in `c`, on a Cortex-M: a plain ordered loop (a
+/// microcontroller trains on one core and never splits a batch).
+#[cfg(any(target_arch = "arm", test))]
+fn continue_ordered(arithmetic: Arithmetic, product: Product<'_>, c: &mut [f32]) {
+    let Product { k, n, a, b, .. } = product;
+    let at = |s: &Strided<'_>, i: usize, j: usize| {
+        s.data.get(i * s.row + j * s.col).copied().unwrap_or(0.0)
+    };
+    for (i, row) in c.chunks_exact_mut(n.max(1)).enumerate() {
+        for (j, out) in row.iter_mut().enumerate() {
+            *out = (0..k).fold(*out, |sum, p| match arithmetic {
+                Arithmetic::Separate => sum + at(&a, i, p) * at(&b, p, j),
+                Arithmetic::Fused => libm::fmaf(at(&a, i, p), at(&b, p, j), sum),
+            });
+        }
     }
 }
 
@@ -315,14 +387,16 @@ fn matmul_with<const FUSED: bool>(
     n: usize,
     a: Strided<'_>,
     b: Strided<'_>,
-    c: &mut [f32],
+    (c, carry): (&mut [f32], bool),
 ) {
     let c = match c.get_mut(..m * n) {
         Some(c) if n > 0 => c,
         _ => return,
     };
     if k == 0 {
-        c.fill(0.0);
+        if !carry {
+            c.fill(0.0);
+        }
         return;
     }
     // One panel buffer for every column block of the product, each viewing it at its width.
@@ -330,7 +404,7 @@ fn matmul_with<const FUSED: bool>(
     let product = Product { m, k, n, a, b };
     let mut col = 0;
     while col < n {
-        let block = (col, &mut *c, &mut panel);
+        let block = (col, &mut *c, &mut panel, carry);
         col += match n - col {
             left if left >= TILE_COLS => column_block::<FUSED, TILE_COLS>(product, block),
             left if TILE_COLS > 32 && left >= 32 => column_block::<FUSED, 32>(product, block),
@@ -342,16 +416,22 @@ fn matmul_with<const FUSED: bool>(
     }
 }
 
-/// The output columns a [`column_block`] computes: the first column, `c` and the panel buffer.
+/// The output columns a [`column_block`] computes: the first column, `c`, the panel buffer and
+/// whether the sums continue from the values in `c`.
 #[cfg(not(target_arch = "arm"))]
-type ColumnBlock<'c> = (usize, &'c mut [f32], &'c mut [f32; PANEL_DEPTH * TILE_COLS]);
+type ColumnBlock<'c> = (
+    usize,
+    &'c mut [f32],
+    &'c mut [f32; PANEL_DEPTH * TILE_COLS],
+    bool,
+);
 
 /// Columns `col .. col + W` of `c`; returns `W`.
 #[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn column_block<const FUSED: bool, const W: usize>(
     Product { k, n, a, b, .. }: Product<'_>,
-    (col, c, panel): ColumnBlock<'_>,
+    (col, c, panel, carry): ColumnBlock<'_>,
 ) -> usize {
     let (panel, _) = panel.as_chunks_mut::<W>();
     let mut p0 = 0;
@@ -361,6 +441,10 @@ fn column_block<const FUSED: bool, const W: usize>(
             break;
         };
         b.pack(panel, p0, col);
+        let at = PanelAt {
+            start: p0,
+            carry: carry || p0 > 0,
+        };
         let mut row0 = 0;
         let mut rest = &mut *c;
         while !rest.is_empty() {
@@ -374,13 +458,13 @@ fn column_block<const FUSED: bool, const W: usize>(
             };
             let (c_rows, tail) = rest.split_at_mut((rows * n).min(rest.len()));
             if rows == TILE_ROWS {
-                tile_update::<FUSED, TILE_ROWS, W>(row0, p0, col, n, a, panel, c_rows);
+                tile_update::<FUSED, TILE_ROWS, W>(row0, at, col, n, a, panel, c_rows);
             } else if TILE_ROWS > 4 && rows == 4 {
-                tile_update::<FUSED, 4, W>(row0, p0, col, n, a, panel, c_rows);
+                tile_update::<FUSED, 4, W>(row0, at, col, n, a, panel, c_rows);
             } else if TILE_ROWS > 2 && rows == 2 {
-                tile_update::<FUSED, 2, W>(row0, p0, col, n, a, panel, c_rows);
+                tile_update::<FUSED, 2, W>(row0, at, col, n, a, panel, c_rows);
             } else {
-                tile_update::<FUSED, 1, W>(row0, p0, col, n, a, panel, c_rows);
+                tile_update::<FUSED, 1, W>(row0, at, col, n, a, panel, c_rows);
             }
             row0 += rows;
             rest = tail;
@@ -390,8 +474,17 @@ fn column_block<const FUSED: bool, const W: usize>(
     W
 }
 
+/// Where a panel starts in the sum, and whether a tile continues the sums in `c` (every panel
+/// but a product's first, unless the product continues sums).
+#[cfg(not(target_arch = "arm"))]
+#[derive(Clone, Copy)]
+struct PanelAt {
+    start: usize,
+    carry: bool,
+}
+
 /// Adds `a(row0 .. row0 + R, p0 .. p0 + depth) · panel` to the `R × W` tile of `c` at
-/// (`row0`, `col`), which starts from zero on the first panel (`p0 = 0`).
+/// (`row0`, `col`), which starts from zero unless `at.carry` (`p0` is `at.start`).
 ///
 /// A row-major `a` is read as `R` row slices side by side; a transposed one (consecutive rows
 /// adjacent) as one contiguous `R`-value column per step of the sum.
@@ -399,7 +492,7 @@ fn column_block<const FUSED: bool, const W: usize>(
 #[inline(always)]
 fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
     row0: usize,
-    p0: usize,
+    PanelAt { start: p0, carry }: PanelAt,
     col: usize,
     n: usize,
     a: Strided<'_>,
@@ -407,7 +500,7 @@ fn tile_update<const FUSED: bool, const R: usize, const W: usize>(
     c_rows: &mut [f32],
 ) {
     let mut acc = [[0.0f32; W]; R];
-    if p0 > 0 {
+    if carry {
         for (acc_row, c_row) in acc.iter_mut().zip(c_rows.chunks_exact(n)) {
             if let Some(part) = c_row.get(col..).and_then(|s| s.first_chunk::<W>()) {
                 *acc_row = *part;
@@ -507,6 +600,7 @@ mod tests {
     extern crate std;
     use super::*;
     use crate::rng::Rng;
+    use std::vec;
     use std::vec::Vec;
 
     fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -636,6 +730,86 @@ mod tests {
     /// in the same order, bit for bit, with either rounding, over shapes that hit each tile
     /// remainder, span several panels, and take the one-wide paths (a batch of one, a layer
     /// with one input or one output; the Cortex-M demo's 1-32-32-1 layers).
+    /// A layer's units taken in two ranges and its batch in three consecutive parts, the later
+    /// parts continuing the sums, give the whole weight and bias gradients bit for bit.
+    #[test]
+    fn gradient_rows_over_parts_equal_the_whole() {
+        let mut rng = Rng::new(21);
+        let shape = DenseShape {
+            batch: 23,
+            inputs: 70,
+            outputs: 13,
+        };
+        let x = random(&mut rng, shape.batch * shape.inputs);
+        let d = random(&mut rng, shape.batch * shape.outputs);
+        for arithmetic in [Arithmetic::Separate, Arithmetic::Fused] {
+            let mut gw = vec![0.0; shape.weight_len()];
+            let mut gb = vec![0.0; shape.outputs];
+            backward_parameters(shape, arithmetic, &x, &d, &mut gw, &mut gb).unwrap();
+            let mut rows_w = vec![f32::NAN; shape.weight_len()];
+            let mut rows_b = vec![f32::NAN; shape.outputs];
+            for units in [0..5, 5..13] {
+                let w = &mut rows_w[units.start * shape.inputs..units.end * shape.inputs];
+                let b = &mut rows_b[units.clone()];
+                for (i, rows) in [0..6, 6..7, 7..23].into_iter().enumerate() {
+                    let part = DenseShape {
+                        batch: rows.len(),
+                        ..shape
+                    };
+                    let xs = &x[rows.start * shape.inputs..rows.end * shape.inputs];
+                    let ds = &d[rows.start * shape.outputs..rows.end * shape.outputs];
+                    let sums = if i == 0 { Sums::Start } else { Sums::Continue };
+                    backward_parameter_rows(
+                        part,
+                        arithmetic,
+                        (xs, ds),
+                        units.clone(),
+                        sums,
+                        (&mut *w, &mut *b),
+                    )
+                    .unwrap();
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&gw), bits(&rows_w), "{arithmetic:?}");
+            assert_eq!(bits(&gb), bits(&rows_b), "{arithmetic:?}");
+        }
+        // The Cortex-M's loop continues sums the same way.
+        for arithmetic in [Arithmetic::Separate, Arithmetic::Fused] {
+            let mut whole = vec![0.0; shape.weight_len()];
+            let mut gb = vec![0.0; shape.outputs];
+            backward_parameters(shape, arithmetic, &x, &d, &mut whole, &mut gb).unwrap();
+            let split = 9;
+            let first = DenseShape {
+                batch: split,
+                ..shape
+            };
+            let mut c = vec![0.0; shape.weight_len()];
+            let (xs, ds) = (&x[..split * shape.inputs], &d[..split * shape.outputs]);
+            backward_parameters(first, arithmetic, xs, ds, &mut c, &mut gb).unwrap();
+            let rest = DenseShape {
+                batch: shape.batch - split,
+                ..shape
+            };
+            let (xs, ds) = (&x[split * shape.inputs..], &d[split * shape.outputs..]);
+            continue_ordered(arithmetic, Product::weight_gradient(rest, xs, ds), &mut c);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&whole), bits(&c), "{arithmetic:?}");
+        }
+
+        let mut w = vec![0.0; 2 * shape.inputs];
+        let mut b = vec![0.0; 2];
+        let bad = backward_parameter_rows(
+            shape,
+            Arithmetic::Separate,
+            (&x, &d),
+            12..14,
+            Sums::Start,
+            (&mut w, &mut b),
+        );
+        assert!(bad.is_err());
+    }
+
     #[test]
     fn kernels_match_ordered_loops_exactly() {
         let mut rng = Rng::new(11);

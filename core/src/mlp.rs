@@ -359,6 +359,65 @@ impl<'a> Architecture<'a> {
         Ok(())
     }
 
+    /// The backward pass without the parameter gradients: each layer's deltas (the loss's
+    /// gradient with respect to the layer's outputs before its activation) for the first
+    /// `batch` rows of a forward pass, written to `deltas` laid out as the activations of a
+    /// `batch`-row pass ([`activation_len`](Self::activation_len)`(batch)`). A layer's parameter
+    /// gradients are then [`dense::backward_parameter_rows`] of its inputs and deltas, which
+    /// threads that split a batch can share out by units.
+    pub fn backward_deltas(
+        &self,
+        parameters: &[f32],
+        batch: usize,
+        stored: Stored<'_>,
+        output_gradient: &[f32],
+        deltas: &mut [f32],
+    ) -> Result<()> {
+        let Stored { activations, rows } = stored;
+        if batch == 0 {
+            return Err(Error::EmptyBatch);
+        }
+        if rows < batch {
+            return Err(Error::LengthMismatch {
+                what: "rows of the stored activations",
+                expected: batch,
+                actual: rows,
+            });
+        }
+        check_len("parameters", self.parameter_count(), parameters.len())?;
+        check_len(
+            "output gradient",
+            batch * self.output_width(),
+            output_gradient.len(),
+        )?;
+        check_len("activations", self.activation_len(rows), activations.len())?;
+        check_len("deltas", self.activation_len(batch), deltas.len())?;
+        let mut layers = self.layers().rev().peekable();
+        let mut first = true;
+        while let Some(layer) = layers.next() {
+            let n_out = layer.outputs * batch;
+            let out_start = layer.activation_offset * rows;
+            let outputs = activations
+                .get(out_start..out_start + n_out)
+                .ok_or(Error::InvalidArchitecture)?;
+            // This layer's deltas, and below them the previous layer's, which they give.
+            let (below, rest) = deltas.split_at_mut(layer.activation_offset * batch);
+            let d = rest.get_mut(..n_out).ok_or(Error::InvalidArchitecture)?;
+            if first {
+                d.copy_from_slice(output_gradient);
+                first = false;
+            }
+            layer.activation.backpropagate(outputs, d);
+            if layers.peek().is_some() {
+                let start = below.len() - layer.inputs * batch;
+                let next = below.get_mut(start..).ok_or(Error::InvalidArchitecture)?;
+                let (weight, _) = layer_parameters(parameters, &layer)?;
+                dense::backward_inputs(layer.dense(batch), self.arithmetic, weight, d, next)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Samples in `inputs`, which must be a whole, non-empty number of rows.
     pub fn batch_size(&self, inputs: &[f32]) -> Result<usize> {
         let width = self.input_width();
@@ -377,11 +436,13 @@ impl<'a> Architecture<'a> {
 }
 
 /// The activations of a forward pass and the number of rows it ran on, which sets where
-/// each layer's block starts.
-#[derive(Clone, Copy)]
-pub(crate) struct Stored<'a> {
-    pub(crate) activations: &'a [f32],
-    pub(crate) rows: usize,
+/// each layer's block starts (at its `activation_offset × rows`).
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    /// Every layer's outputs, layer after layer, each `rows × outputs`.
+    pub activations: &'a [f32],
+    /// Rows of the forward pass.
+    pub rows: usize,
 }
 
 /// The weight and bias of `layer` inside the flat parameter slice.

@@ -117,6 +117,57 @@ pub fn compute_gradients_observed(
     Ok(value)
 }
 
+/// The first half of [`compute_gradients`], for threads that split a batch and then share out
+/// the parameter gradients by units: the forward pass over every row of `samples.inputs`
+/// (training rows first, as in an [`ObservedBatch`]), the loss over the training rows, which
+/// `samples.targets` covers, and their deltas, written to `deltas`
+/// ([`Architecture::backward_deltas`]). Returns the loss and the outputs of every row. The
+/// activations are left at the start of `workspace`, laid out for all the rows.
+pub fn compute_deltas<'w>(
+    arch: &Architecture<'_>,
+    loss: Loss,
+    parameters: &[f32],
+    samples: Samples<'_>,
+    total_samples: usize,
+    workspace: &'w mut [f32],
+    deltas: &mut [f32],
+) -> Result<(f32, &'w [f32])> {
+    let rows = arch.batch_size(samples.inputs)?;
+    let out_width = arch.output_width();
+    let batch = training_rows(samples.targets.len(), out_width, rows)?;
+    let (activations, rest) = split(workspace, arch.activation_len(rows))?;
+    let (output_gradient, _) = split(rest, batch * out_width)?;
+    let outputs = arch.forward(parameters, samples.inputs, activations)?;
+    let value = loss.value_and_gradient(
+        outputs.get(..batch * out_width).unwrap_or(&[]),
+        samples.targets,
+        out_width,
+        total_samples,
+        output_gradient,
+    )?;
+    let stored = Stored { activations, rows };
+    arch.backward_deltas(parameters, batch, stored, output_gradient, deltas)?;
+    let outputs_start = activations.len() - rows * out_width;
+    Ok((value, activations.get(outputs_start..).unwrap_or(&[])))
+}
+
+/// Rows of a batch that `targets` (of `targets_len` values) covers: at least one, whole rows,
+/// at most one per input row.
+fn training_rows(targets_len: usize, out_width: usize, rows: usize) -> Result<usize> {
+    let batch = targets_len / out_width.max(1);
+    if batch == 0 {
+        return Err(Error::EmptyBatch);
+    }
+    if batch * out_width != targets_len || batch > rows {
+        return Err(Error::LengthMismatch {
+            what: "targets (whole rows, at most one per input)",
+            expected: batch.min(rows) * out_width,
+            actual: targets_len,
+        });
+    }
+    Ok(batch)
+}
+
 /// The forward pass over every row of `samples.inputs`, then the loss and the backward pass
 /// over the first rows, those `samples.targets` covers. Returns the loss and the outputs of
 /// every row (inside `workspace`).
@@ -131,17 +182,7 @@ fn gradients_and_outputs<'w>(
 ) -> Result<(f32, &'w [f32])> {
     let rows = arch.batch_size(samples.inputs)?;
     let out_width = arch.output_width();
-    let batch = samples.targets.len() / out_width.max(1);
-    if batch == 0 {
-        return Err(Error::EmptyBatch);
-    }
-    if batch * out_width != samples.targets.len() || batch > rows {
-        return Err(Error::LengthMismatch {
-            what: "targets (whole rows, at most one per input)",
-            expected: batch.min(rows) * out_width,
-            actual: samples.targets.len(),
-        });
-    }
+    let batch = training_rows(samples.targets.len(), out_width, rows)?;
     let (activations, rest) = split(workspace, arch.activation_len(rows))?;
     let (scratch, rest) = split(rest, arch.scratch_len(batch))?;
     let (output_gradient, _) = split(rest, batch * out_width)?;
