@@ -400,11 +400,32 @@ fn matmul_with<const FUSED: bool>(
         return;
     }
     // One panel buffer for every column block of the product, each viewing it at its width.
-    let mut panel = [0.0f32; PANEL_DEPTH * TILE_COLS];
+    // It is only as wide as the product's widest block: zeroing a 32 KiB buffer costs more
+    // than a narrow product (a layer with one input or one unit).
     let product = Product { m, k, n, a, b };
+    match n {
+        n if n >= TILE_COLS => {
+            column_blocks::<FUSED, { PANEL_DEPTH * TILE_COLS }>(product, c, carry)
+        }
+        n if n >= 16 => column_blocks::<FUSED, { PANEL_DEPTH * 32 }>(product, c, carry),
+        _ => column_blocks::<FUSED, { PANEL_DEPTH * 8 }>(product, c, carry),
+    }
+}
+
+/// The column blocks of [`matmul_with`], with a panel buffer of `PANEL` values, which must
+/// hold `PANEL_DEPTH` rows of the product's widest block.
+#[cfg(not(target_arch = "arm"))]
+#[inline(always)]
+fn column_blocks<const FUSED: bool, const PANEL: usize>(
+    product: Product<'_>,
+    c: &mut [f32],
+    carry: bool,
+) {
+    let mut panel = [0.0f32; PANEL];
+    let n = product.n;
     let mut col = 0;
     while col < n {
-        let block = (col, &mut *c, &mut panel, carry);
+        let block = (col, &mut *c, &mut panel[..], carry);
         col += match n - col {
             left if left >= TILE_COLS => column_block::<FUSED, TILE_COLS>(product, block),
             left if TILE_COLS > 32 && left >= 32 => column_block::<FUSED, 32>(product, block),
@@ -419,12 +440,7 @@ fn matmul_with<const FUSED: bool>(
 /// The output columns a [`column_block`] computes: the first column, `c`, the panel buffer and
 /// whether the sums continue from the values in `c`.
 #[cfg(not(target_arch = "arm"))]
-type ColumnBlock<'c> = (
-    usize,
-    &'c mut [f32],
-    &'c mut [f32; PANEL_DEPTH * TILE_COLS],
-    bool,
-);
+type ColumnBlock<'c> = (usize, &'c mut [f32], &'c mut [f32], bool);
 
 /// Columns `col .. col + W` of `c`; returns `W`.
 #[cfg(not(target_arch = "arm"))]
@@ -726,10 +742,6 @@ mod tests {
         }
     }
 
-    /// Every kernel, on the desktop path and the Cortex-M one, against the textbook loop summed
-    /// in the same order, bit for bit, with either rounding, over shapes that hit each tile
-    /// remainder, span several panels, and take the one-wide paths (a batch of one, a layer
-    /// with one input or one output; the Cortex-M demo's 1-32-32-1 layers).
     /// A layer's units taken in two ranges and its batch in three consecutive parts, the later
     /// parts continuing the sums, give the whole weight and bias gradients bit for bit.
     #[test]
@@ -810,6 +822,10 @@ mod tests {
         assert!(bad.is_err());
     }
 
+    /// Every kernel, on the desktop path and the Cortex-M one, against the textbook loop summed
+    /// in the same order, bit for bit, with either rounding, over shapes that hit each tile
+    /// remainder, span several panels, and take the one-wide paths (a batch of one, a layer
+    /// with one input or one output; the Cortex-M demo's 1-32-32-1 layers).
     #[test]
     fn kernels_match_ordered_loops_exactly() {
         let mut rng = Rng::new(11);
