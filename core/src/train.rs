@@ -85,6 +85,19 @@ pub struct ObservedBatch<'a> {
     pub outputs: &'a mut [f32],
 }
 
+impl ObservedBatch<'_> {
+    /// The number of training rows, after checking the shapes: whole input rows, targets for
+    /// at least one and at most every input row, outputs for every row. Returns the rows and
+    /// the training rows.
+    pub fn rows(&self, arch: &Architecture<'_>) -> Result<(usize, usize)> {
+        let rows = arch.batch_size(self.inputs)?;
+        let out_width = arch.output_width();
+        check_len("outputs", rows * out_width, self.outputs.len())?;
+        let training = training_rows(self.targets.len(), out_width, rows)?;
+        Ok((rows, training))
+    }
+}
+
 /// [`compute_gradients`] for the training samples of `batch`, writing the outputs of all its
 /// rows to `batch.outputs`. `workspace` needs [`workspace_count`] for all the rows. The
 /// gradients, the loss and every output are bit-identical to those of [`compute_gradients`] on
@@ -98,8 +111,7 @@ pub fn compute_gradients_observed(
     gradients: &mut [f32],
     workspace: &mut [f32],
 ) -> Result<f32> {
-    let rows = arch.batch_size(batch.inputs)?;
-    check_len("outputs", rows * arch.output_width(), batch.outputs.len())?;
+    batch.rows(arch)?;
     let samples = Samples {
         inputs: batch.inputs,
         targets: batch.targets,
@@ -367,7 +379,7 @@ where
         parameters: &mut [f32],
         batch: ObservedBatch<'_>,
     ) -> Result<f32> {
-        let total = batch.targets.len() / arch.output_width().max(1);
+        let (_, total) = batch.rows(arch)?;
         let value = compute_gradients_observed(
             arch,
             self.loss,

@@ -329,21 +329,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         batch: ObservedBatch<'_>,
     ) -> Result<f32> {
         let (in_w, out_w) = (arch.input_width(), arch.output_width());
-        let rows = arch.batch_size(batch.inputs)?;
-        let train = batch.targets.len() / out_w.max(1);
-        if train == 0 {
-            return Err(Error::EmptyBatch);
-        }
-        if train * out_w != batch.targets.len()
-            || train > rows
-            || batch.outputs.len() != rows * out_w
-        {
-            return Err(Error::LengthMismatch {
-                what: "observed batch (targets for at most every input row, outputs for each)",
-                expected: rows * out_w,
-                actual: batch.outputs.len(),
-            });
-        }
+        let (rows, train) = batch.rows(arch)?;
         let threads = self.threads_for(arch, train);
         if threads == 1 {
             self.prepare(arch, rows);

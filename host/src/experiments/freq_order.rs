@@ -396,6 +396,7 @@ pub fn run(
         // The last iteration only evaluates: `step` updates have been applied.
         let last = step == config.steps || finish.is_some();
         let observe = step % config.observe_every == 0 || last;
+        let snapshot = keep.contains(&step) || last;
         let test_now = observe
             && !test_x.is_empty()
             && (last || (step / config.observe_every).is_multiple_of(config.test_every));
@@ -406,7 +407,7 @@ pub fn run(
             trainer
                 .loss()
                 .value(rows.train(&row_outputs), &train_y, 1)?
-        } else if observe || keep.contains(&step) {
+        } else if observe || snapshot {
             // The test points are the last rows: leave them out when they are not needed.
             let needed = if test_now {
                 rows.inputs.len()
@@ -431,7 +432,7 @@ pub fn run(
             }
         };
         last_loss = loss;
-        if observe || keep.contains(&step) {
+        if observe || snapshot {
             outputs.copy_from_slice(rows.analysis(&row_outputs));
         }
         if observe {
@@ -448,7 +449,7 @@ pub fn run(
                 delta: tracker.errors().to_vec(),
             });
         }
-        if keep.contains(&step) || last {
+        if snapshot {
             snapshots.push(Snapshot {
                 step,
                 analysis: outputs.clone(),
