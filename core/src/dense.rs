@@ -1,8 +1,10 @@
 //! Dense layer kernels over slices: the one implementation every network uses.
 //!
 //! Matrices are row-major. A layer with `inputs` inputs and `outputs` units stores its weight as
-//! `outputs × inputs` (one row per unit, as PyTorch does) followed by its `outputs` biases. A
-//! batch of `batch` samples is `batch × width`.
+//! `inputs × outputs` (one row per input, as TensorFlow's dense kernels do) followed by its
+//! `outputs` biases. A batch of `batch` samples is `batch × width`. With this layout the forward
+//! pass, which every step and every evaluation runs on all layers, reads the weight row by row;
+//! only the input gradients, which the first layer does not need, read it transposed.
 //!
 //! All three products (forward, weight gradient, input gradient) run through one kernel,
 //! [`matmul`]: an output tile of `TILE_ROWS × W` values stays in registers while rows of the
@@ -72,7 +74,7 @@ pub struct DenseShape {
 }
 
 impl DenseShape {
-    /// Number of weights (`outputs × inputs`).
+    /// Number of weights (`inputs × outputs`).
     pub const fn weight_len(&self) -> usize {
         self.inputs * self.outputs
     }
@@ -140,41 +142,45 @@ pub fn backward_parameters(
     Ok(())
 }
 
-/// [`backward_parameters`] for the units `units` only, so that threads can each take some
-/// of a layer's units: `grad_weight` receives rows `units` of the weight gradient
-/// (`units.len() × inputs`) and `grad_bias` the bias gradients of those units, summed over
-/// this batch's samples from zero or continuing the sums already there (`sums`). Over all
-/// units and one part, the results are those of [`backward_parameters`], bit for bit.
+/// [`backward_parameters`] for a share of the layer only, so that threads can each take one:
+/// `grad_weight` receives rows `rows` of the weight gradient (the weights of inputs `rows`,
+/// `rows.len() × outputs`) and `grad_bias` the bias gradients of the units `units`, summed over
+/// this batch's samples from zero or continuing the sums already there (`sums`). Over all rows
+/// and units and one part, the results are those of [`backward_parameters`], bit for bit.
 pub fn backward_parameter_rows(
     shape: DenseShape,
     arithmetic: Arithmetic,
     (inputs, deltas): (&[f32], &[f32]),
-    units: Range<usize>,
+    (rows, units): (Range<usize>, Range<usize>),
     sums: Sums,
     (grad_weight, grad_bias): (&mut [f32], &mut [f32]),
 ) -> Result<()> {
     check_len("dense inputs", shape.batch * shape.inputs, inputs.len())?;
     check_len("dense deltas", shape.batch * shape.outputs, deltas.len())?;
-    if units.start > units.end || units.end > shape.outputs {
-        return Err(crate::error::Error::LengthMismatch {
-            what: "units of the layer",
-            expected: shape.outputs,
-            actual: units.end,
-        });
+    for (what, range, len) in [
+        ("weight rows of the layer", &rows, shape.inputs),
+        ("units of the layer", &units, shape.outputs),
+    ] {
+        if range.start > range.end || range.end > len {
+            return Err(crate::error::Error::LengthMismatch {
+                what,
+                expected: len,
+                actual: range.end,
+            });
+        }
     }
-    let rows = units.len();
     check_len(
         "weight gradient rows",
-        rows * shape.inputs,
+        rows.len() * shape.outputs,
         grad_weight.len(),
     )?;
-    check_len("bias gradient rows", rows, grad_bias.len())?;
+    check_len("bias gradient units", units.len(), grad_bias.len())?;
     let product = Product {
-        m: rows,
+        m: rows.len(),
         k: shape.batch,
-        n: shape.inputs,
-        a: Strided::new(deltas.get(units.start..).unwrap_or(&[]), 1, shape.outputs),
-        b: Strided::new(inputs, shape.inputs, 1),
+        n: shape.outputs,
+        a: Strided::new(inputs.get(rows.start..).unwrap_or(&[]), 1, shape.inputs),
+        b: Strided::new(deltas, shape.outputs, 1),
     };
     matmul(arithmetic, product, sums, grad_weight);
     if sums == Sums::Start {
@@ -220,8 +226,7 @@ struct Product<'a> {
 }
 
 impl<'a> Product<'a> {
-    /// `outputs = inputs · weightᵀ`: weightᵀ(p, j) = weight[j · inputs + p], read through
-    /// strides.
+    /// `outputs = inputs · weight`.
     #[inline(always)]
     fn forward(shape: DenseShape, inputs: &'a [f32], weight: &'a [f32]) -> Self {
         Product {
@@ -229,24 +234,25 @@ impl<'a> Product<'a> {
             k: shape.inputs,
             n: shape.outputs,
             a: Strided::new(inputs, shape.inputs, 1),
-            b: Strided::new(weight, 1, shape.inputs),
+            b: Strided::new(weight, shape.outputs, 1),
         }
     }
 
-    /// `grad_weight = deltasᵀ · inputs`: row o is Σ_b deltas[b][o] · inputs[b], so
-    /// a(o, b) = deltas[b · outputs + o].
+    /// `grad_weight = inputsᵀ · deltas`: row i is Σ_b inputs[b][i] · deltas[b], so
+    /// a(i, b) = inputs[b · inputs + i], read through strides.
     #[inline(always)]
     fn weight_gradient(shape: DenseShape, inputs: &'a [f32], deltas: &'a [f32]) -> Self {
         Product {
-            m: shape.outputs,
+            m: shape.inputs,
             k: shape.batch,
-            n: shape.inputs,
-            a: Strided::new(deltas, 1, shape.outputs),
-            b: Strided::new(inputs, shape.inputs, 1),
+            n: shape.outputs,
+            a: Strided::new(inputs, 1, shape.inputs),
+            b: Strided::new(deltas, shape.outputs, 1),
         }
     }
 
-    /// `grad_inputs = deltas · weight`: row b is Σ_o deltas[b][o] · weight[o].
+    /// `grad_inputs = deltas · weightᵀ`: weightᵀ(o, i) = weight[i · outputs + o], read
+    /// through strides.
     #[inline(always)]
     fn input_gradient(shape: DenseShape, weight: &'a [f32], deltas: &'a [f32]) -> Self {
         Product {
@@ -254,7 +260,7 @@ impl<'a> Product<'a> {
             k: shape.outputs,
             n: shape.inputs,
             a: Strided::new(deltas, shape.outputs, 1),
-            b: Strided::new(weight, shape.inputs, 1),
+            b: Strided::new(weight, 1, shape.outputs),
         }
     }
 
@@ -775,7 +781,7 @@ mod tests {
             for b in 0..batch {
                 for o in 0..outputs {
                     let expect =
-                        dot(inputs, &|i| x[b * inputs + i], &|i| w[o * inputs + i]) + bias[o];
+                        dot(inputs, &|i| x[b * inputs + i], &|i| w[i * outputs + o]) + bias[o];
                     let got = out[b * outputs + o];
                     assert_eq!(got.to_bits(), expect.to_bits(), "{}", at("forward"));
                 }
@@ -785,8 +791,8 @@ mod tests {
             run_backward_parameters(path, shape, arithmetic, (x, d), &mut gw, &mut gb);
             for o in 0..outputs {
                 for i in 0..inputs {
-                    let expect = dot(batch, &|b| d[b * outputs + o], &|b| x[b * inputs + i]);
-                    let got = gw[o * inputs + i];
+                    let expect = dot(batch, &|b| x[b * inputs + i], &|b| d[b * outputs + o]);
+                    let got = gw[i * outputs + o];
                     assert_eq!(got.to_bits(), expect.to_bits(), "{}", at("weight gradient"));
                 }
                 let expect = (0..batch).fold(0.0, |sum, b| sum + d[b * outputs + o]);
@@ -796,7 +802,7 @@ mod tests {
             run_backward_inputs(path, shape, arithmetic, (w, d), &mut gx);
             for b in 0..batch {
                 for i in 0..inputs {
-                    let expect = dot(outputs, &|o| d[b * outputs + o], &|o| w[o * inputs + i]);
+                    let expect = dot(outputs, &|o| d[b * outputs + o], &|o| w[i * outputs + o]);
                     let got = gx[b * inputs + i];
                     assert_eq!(got.to_bits(), expect.to_bits(), "{}", at("input gradient"));
                 }
@@ -811,8 +817,8 @@ mod tests {
         let mut rng = Rng::new(21);
         let shape = DenseShape {
             batch: 23,
-            inputs: 100,
-            outputs: 13,
+            inputs: 30,
+            outputs: 40,
         };
         let x = random(&mut rng, shape.batch * shape.inputs);
         let d = random(&mut rng, shape.batch * shape.outputs);
@@ -822,8 +828,8 @@ mod tests {
             backward_parameters(shape, arithmetic, &x, &d, &mut gw, &mut gb).unwrap();
             let mut rows_w = vec![f32::NAN; shape.weight_len()];
             let mut rows_b = vec![f32::NAN; shape.outputs];
-            for units in [0..5, 5..13] {
-                let w = &mut rows_w[units.start * shape.inputs..units.end * shape.inputs];
+            for (weights, units) in [(0..11, 0..17), (11..30, 17..40)] {
+                let w = &mut rows_w[weights.start * shape.outputs..weights.end * shape.outputs];
                 let b = &mut rows_b[units.clone()];
                 for (i, rows) in [0..6, 6..7, 7..23].into_iter().enumerate() {
                     let part = DenseShape {
@@ -837,7 +843,7 @@ mod tests {
                         part,
                         arithmetic,
                         (xs, ds),
-                        units.clone(),
+                        (weights.clone(), units.clone()),
                         sums,
                         (&mut *w, &mut *b),
                     )
@@ -871,17 +877,19 @@ mod tests {
             assert_eq!(bits(&whole), bits(&c), "{arithmetic:?}");
         }
 
-        let mut w = vec![0.0; 2 * shape.inputs];
+        let mut w = vec![0.0; 2 * shape.outputs];
         let mut b = vec![0.0; 2];
-        let bad = backward_parameter_rows(
-            shape,
-            Arithmetic::Separate,
-            (&x, &d),
-            12..14,
-            Sums::Start,
-            (&mut w, &mut b),
-        );
-        assert!(bad.is_err());
+        for share in [(29..31, 0..2), (0..2, 39..41)] {
+            let bad = backward_parameter_rows(
+                shape,
+                Arithmetic::Separate,
+                (&x, &d),
+                share,
+                Sums::Start,
+                (&mut w, &mut b),
+            );
+            assert!(bad.is_err());
+        }
     }
 
     /// Every kernel, on the desktop path and the Cortex-M one, against the textbook loop summed

@@ -2,8 +2,9 @@
 //!
 //! The scale σ is the paper's knob: a small σ keeps the learned function low-frequency, a large
 //! one lets it oscillate between the training points. Draws go layer by layer, each layer's
-//! weights (row-major, `outputs × inputs`) then its biases, one normal draw per parameter (also
-//! where σ = 0), so a given seed fixes every value on every platform.
+//! weights (unit by unit, each unit's weights input by input; stored `inputs × outputs`) then
+//! its biases, one normal draw per parameter (also where σ = 0), so a given seed fixes every
+//! value on every platform.
 
 use crate::error::{check_len, Error, Result};
 use crate::mlp::Architecture;
@@ -93,9 +94,13 @@ impl Init<'_> {
             }
             let (weights, tail) = rest.split_at_mut(layer.inputs * layer.outputs);
             let (biases, tail) = tail.split_at_mut(layer.outputs);
-            weights
-                .iter_mut()
-                .for_each(|w| *w = rng.normal_f32(init.weight_std));
+            // Drawn unit by unit (all of a unit's weights, input by input, then the next
+            // unit's): the order is part of which network a seed gives.
+            for unit in 0..layer.outputs {
+                for w in weights.iter_mut().skip(unit).step_by(layer.outputs) {
+                    *w = rng.normal_f32(init.weight_std);
+                }
+            }
             biases
                 .iter_mut()
                 .for_each(|b| *b = rng.normal_f32(init.bias_std));

@@ -3,7 +3,7 @@
 //!
 //! A network is described by its widths (`[1, 200, 200, 200, 100, 1]` is the paper's) and the
 //! activations of its hidden and output layers. Its parameters live in one flat slice, layer by
-//! layer, each layer's `outputs × inputs` weight then its `outputs` biases: optimizers update
+//! layer, each layer's `inputs × outputs` weight then its `outputs` biases: optimizers update
 //! that slice as a whole, and any storage (a `static` array, a `Vec`) can hold it.
 //!
 //! [`Mlp`] owns its parameters as a const-generic array; [`Architecture`] is the borrowed view

@@ -6,7 +6,7 @@
 //! are complete). What goes in is up to each experiment: any serde type; this module owns the
 //! file around it.
 //!
-//! # File format, version 2
+//! # File format, version 3
 //!
 //! | bytes | content |
 //! |---|---|
@@ -49,8 +49,9 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 pub const MAGIC: [u8; 8] = *b"FPCKPT\r\n";
 
 /// The format version this build writes and reads. Version 1 was a hand-written encoding of the
-/// same states; version 2 is postcard.
-pub const VERSION: u32 = 2;
+/// same states; version 2 is postcard; version 3 stores each layer's weight `inputs × outputs`
+/// (see `fprinciple_core::dense`), where 2 stored it `outputs × inputs`.
+pub const VERSION: u32 = 3;
 
 /// Bytes of the version field.
 const VERSION_LEN: usize = 4;
@@ -486,7 +487,7 @@ mod tests {
     fn the_file_starts_with_its_header_and_ends_with_its_checksum() {
         let bytes = to_bytes("test", &sample()).unwrap();
         assert_eq!(bytes[..8], MAGIC);
-        assert_eq!(bytes[8..12], 2u32.to_le_bytes());
+        assert_eq!(bytes[8..12], 3u32.to_le_bytes());
         assert_eq!(bytes[12..17], *b"\x04test");
         let (body, sum) = bytes.split_at(bytes.len() - 8);
         assert_eq!(sum, fnv1a(body).to_le_bytes());
@@ -530,17 +531,20 @@ mod tests {
         assert_eq!(err, CheckpointError::Version(1));
         assert!(
             err.to_string().starts_with(
-                "unsupported checkpoint: format version 1; this build reads version 2"
+                "unsupported checkpoint: format version 1; this build reads version 3"
             ),
             "{err}"
         );
+        // A version 2 file: the same encoding, its weights laid out the other way.
+        let err = from_bytes::<Sample>(&sealed(2, &[1, 2, 3]), "test").unwrap_err();
+        assert_eq!(err, CheckpointError::Version(2));
         let err = from_bytes::<Sample>(&sealed(u32::MAX, &[]), "test").unwrap_err();
         assert!(
             err.to_string().contains("format version 4294967295;"),
             "{err}"
         );
         // The checksum comes first: a flipped version bit is damage, not another version.
-        let mut flipped = sealed(2, &[]);
+        let mut flipped = sealed(VERSION, &[]);
         flipped[8] ^= 1;
         assert!(damage(&flipped).contains("checksum"));
     }
@@ -557,15 +561,15 @@ mod tests {
         shorter.drain(good.len() - SUM_LEN - 3..good.len() - SUM_LEN);
         reseal(&mut shorter);
         assert!(damage(&shorter).ends_with("does not decode: it ends early"));
-        let why = damage(&sealed(2, &[]));
+        let why = damage(&sealed(VERSION, &[]));
         assert_eq!(why, "the test state does not decode: it ends early");
         // A flag of 2, an optimizer kind of 7, a name that is not UTF-8.
         let mut payload = postcard::to_allocvec(&sample()).unwrap();
         let flag = payload.len() - 4 * 2 - 1 - 1; // before `velocity`'s 2 floats and length
         assert_eq!(payload[flag], 1, "the SGD kind");
         payload[flag] = 7;
-        assert!(damage(&sealed(2, &payload)).contains("unknown optimizer kind"));
-        let mut bytes = sealed(2, &[]);
+        assert!(damage(&sealed(VERSION, &payload)).contains("unknown optimizer kind"));
+        let mut bytes = sealed(VERSION, &[]);
         bytes[13] = 0xff;
         reseal(&mut bytes);
         assert!(damage(&bytes).contains("name does not decode: text that is not UTF-8"));
@@ -578,7 +582,7 @@ mod tests {
         for claim in [u64::MAX, 1 << 63, 1 << 32, 3] {
             let mut payload = postcard::to_allocvec(&claim).unwrap();
             payload.extend_from_slice(&1.0f32.to_le_bytes());
-            let why = damage(&sealed(2, &payload));
+            let why = damage(&sealed(VERSION, &payload));
             assert!(
                 why.ends_with("ends early") || why.contains("too large for its field"),
                 "{claim}: {why}"

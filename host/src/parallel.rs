@@ -7,7 +7,7 @@
 //! 1. every thread runs the forward pass and the backward pass's deltas of its part
 //!    ([`compute_deltas`], the loss normalized by the
 //!    *whole* batch);
-//! 2. every thread takes a share of each layer's units and sums their weight and bias
+//! 2. every thread takes a share of each layer's weight rows and biases and sums their
 //!    gradients over the parts in order, each part continuing the sums of the one before
 //!    ([`backward_parameter_rows`](fprinciple_core::dense::backward_parameter_rows)), then
 //!    updates those parameters ([`Optimizer::begin_step`],
@@ -200,8 +200,8 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
 
     /// The two phases of [`split_step`](Self::split_step), each run on the pool:
     /// every thread runs the forward pass and the deltas of its part
-    /// ([`compute_deltas`]); then every thread takes a share of each layer's units, sums their
-    /// weight and bias gradients over the parts in order ([`dense::backward_parameter_rows`],
+    /// ([`compute_deltas`]); then every thread takes a share of each layer's weight rows and
+    /// biases, sums their gradients over the parts in order ([`dense::backward_parameter_rows`],
     /// each part continuing the sums of the one before, so the gradients are bit-identical to
     /// the whole batch's on one thread) and updates those parameters at once, while their
     /// gradients are in its cache. No thread adds up another's gradients. If `outputs` has one
@@ -292,6 +292,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             for piece in share {
                 let LayerPiece {
                     layer,
+                    rows,
                     units,
                     weight,
                     bias,
@@ -321,7 +322,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
                         shape,
                         arithmetic,
                         (input, deltas),
-                        units.clone(),
+                        (rows.clone(), units.clone()),
                         sums,
                         grads,
                     )?;
@@ -541,17 +542,18 @@ struct PartPass<'a> {
     batch: usize,
 }
 
-/// One thread's share of one layer: the units it sums gradients for, and the slices of the
-/// weight rows and of the biases of those units.
+/// One thread's share of one layer: the weight rows (inputs) and the units whose gradients it
+/// sums, and the slices of those weight rows and biases.
 struct LayerPiece<'a> {
     layer: LayerShape,
+    rows: std::ops::Range<usize>,
     units: std::ops::Range<usize>,
     weight: UpdateSlices<'a>,
     bias: UpdateSlices<'a>,
 }
 
-/// Shares `whole` (all the parameters) out among `threads` threads by units: thread t takes
-/// units `t·outputs/T ..` of every layer, its rows of the weight and its biases.
+/// Shares `whole` (all the parameters) out among `threads` threads: thread t takes rows
+/// `t·inputs/T ..` of every layer's weight and the biases of units `t·outputs/T ..`.
 fn layer_shares<'a>(
     arch: &Architecture<'_>,
     threads: usize,
@@ -562,23 +564,23 @@ fn layer_shares<'a>(
     for layer in arch.layers() {
         let weights_end = layer.parameter_offset + layer.inputs * layer.outputs;
         for (t, share) in shares.iter_mut().enumerate() {
-            let units = part_rows(t, threads, layer.outputs);
+            let rows = part_rows(t, threads, layer.inputs);
             let (weight, tail) =
-                rest.split_off(weights_end.min(layer.parameter_offset + units.end * layer.inputs));
+                rest.split_off(weights_end.min(layer.parameter_offset + rows.end * layer.outputs));
             rest = tail;
             share.push(LayerPiece {
                 layer,
-                units,
+                rows,
+                units: part_rows(t, threads, layer.outputs),
                 weight,
                 // Filled below, once the weights are all handed out.
                 bias: UpdateSlices::empty(),
             });
         }
-        for (t, share) in shares.iter_mut().enumerate() {
-            let units = part_rows(t, threads, layer.outputs);
-            let (bias, tail) = rest.split_off(weights_end + units.end);
-            rest = tail;
+        for share in shares.iter_mut() {
             if let Some(piece) = share.last_mut() {
+                let (bias, tail) = rest.split_off(weights_end + piece.units.end);
+                rest = tail;
                 piece.bias = bias;
             }
         }

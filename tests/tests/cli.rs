@@ -278,9 +278,10 @@ fn resume_refuses_what_it_cannot_continue() {
     std::fs::write(&checkpoint, &flipped).unwrap();
     let err = refusal(&["image", "--resume", d]);
     assert!(err.contains("damaged checkpoint"), "{err}");
-    // A checkpoint of the first format: same header and checksum, version 1.
+    // A checkpoint of the previous format (its weights laid out the other way): same header
+    // and checksum, version 2.
     let mut old_version = good.clone();
-    old_version[8..12].copy_from_slice(&1u32.to_le_bytes());
+    old_version[8..12].copy_from_slice(&2u32.to_le_bytes());
     let body = old_version.len() - 8;
     let sum = host::checkpoint::fnv1a(&old_version[..body]);
     old_version[body..].copy_from_slice(&sum.to_le_bytes());
@@ -288,7 +289,7 @@ fn resume_refuses_what_it_cannot_continue() {
     let err = refusal(&["image", "--resume", d]);
     assert!(
         err.contains(
-            "checkpoint.bin: unsupported checkpoint: format version 1; this build reads version 2"
+            "checkpoint.bin: unsupported checkpoint: format version 2; this build reads version 3"
         ),
         "{err}"
     );

@@ -1531,26 +1531,20 @@ impl PairwiseDistances {
         }
     }
 
-    /// Computes rows `start ..` into `out` with the core's batched dense kernel.
+    /// Computes rows `start ..` into `out` with the core's batched dense kernel: the dot
+    /// products `block · pointsᵀ` are the product a layer's input gradient computes, with the
+    /// points as an `n`-input, `dim`-unit weight and the block as the deltas.
     fn compute_rows(&self, start: usize, out: &mut [f32]) -> Result<(), MnistError> {
         let n = self.len();
         let rows = out.len() / n;
         let block = &self.points[start * self.dim..(start + rows) * self.dim];
         let shape = DenseShape {
             batch: rows,
-            inputs: self.dim,
-            outputs: n,
+            inputs: n,
+            outputs: self.dim,
         };
-        let zeros = vec![0.0; n];
-        dense::forward(
-            shape,
-            network::HOST_ARITHMETIC,
-            block,
-            &self.points,
-            &zeros,
-            out,
-        )
-        .map_err(core_err("kernel distances"))?;
+        dense::backward_inputs(shape, network::HOST_ARITHMETIC, &self.points, block, out)
+            .map_err(core_err("kernel distances"))?;
         for (r, row) in out.chunks_exact_mut(n).enumerate() {
             let i = start + r;
             let ni = self.norms[i];
