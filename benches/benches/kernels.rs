@@ -1,5 +1,6 @@
 //! The pieces of one training step of the paper's network, timed alone: the dense kernels on
-//! a 200 → 200 layer with 61 samples, tanh over one forward pass's 61 × 700 values, and one
+//! a 200 → 200 layer with 61 samples (and the forward product of its 200 → 100 layer, whose
+//! 100 columns are a full tile and a partial one), tanh over one forward pass's 61 × 700 values, and one
 //! Adam update of 101,001 parameters. Throughput is in multiply-adds × 2 (flop) for the
 //! kernels and in elements for the rest. The kernels run with both roundings
 //! (`dense::Arithmetic`), side by side. `fma_peak` is the ceiling they are measured against:
@@ -53,6 +54,24 @@ fn kernels(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    let narrow = DenseShape {
+        outputs: 100,
+        ..shape
+    };
+    let mut group = c.benchmark_group("dense_61x200x100_fused");
+    group.throughput(Throughput::Elements(
+        (2 * narrow.weight_len() * narrow.batch) as u64,
+    ));
+    let w100 = &w[..narrow.weight_len()];
+    let mut out100 = vec![0.0f32; narrow.batch * narrow.outputs];
+    group.bench_function("forward", |b| {
+        b.iter(|| {
+            let (bias, out) = (&bias[..100], &mut out100);
+            dense::forward(narrow, Arithmetic::Fused, &x, w100, bias, out).unwrap()
+        })
+    });
+    group.finish();
 
     let mut group = c.benchmark_group("elementwise");
     let pre = random(&mut rng, 61 * 700, 2.0);

@@ -316,9 +316,11 @@ impl<'a> Strided<'a> {
                 match row.first_chunk::<W>() {
                     Some(row) if cols == W => *out = *row,
                     _ => {
-                        let row = row.get(..cols).unwrap_or(&[]);
-                        let values = row.iter().chain(core::iter::repeat(&0.0));
-                        out.iter_mut().zip(values).for_each(|(slot, v)| *slot = *v);
+                        let (values, zeros) = out.split_at_mut(cols.min(row.len()));
+                        if let Some(row) = row.get(..values.len()) {
+                            values.copy_from_slice(row);
+                        }
+                        zeros.fill(0.0);
                     }
                 }
             }
