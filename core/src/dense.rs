@@ -451,9 +451,9 @@ fn column_blocks<const FUSED: bool, const PANEL: usize>(
         let block = (col, &mut *c, &mut panel[..], carry);
         col += match n - col {
             // More than half a tile left: a whole tile, of which only the columns that exist
-            // are stored. A 32-wide tile would waste less arithmetic but runs at a third of
-            // the full tile's speed (its accumulators do not stay in registers): a 100-wide
-            // layer's forward product runs at ~88 GFLOP/s this way, ~56 with 64 + 32 + 4.
+            // are stored. A 32-wide tile would waste less arithmetic but runs far slower per
+            // flop (its accumulators do not stay in registers); `--bench kernels` times a
+            // 100-wide layer's forward product (`dense_61x200x100_fused`).
             left if left > TILE_COLS / 2 => column_block::<FUSED, TILE_COLS>(product, block),
             left if TILE_COLS > 16 && left >= 16 => column_block::<FUSED, 16>(product, block),
             left if TILE_COLS > 8 && left >= 8 => column_block::<FUSED, 8>(product, block),
