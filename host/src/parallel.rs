@@ -181,8 +181,8 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     /// A step with the batch split into `parts` (one per thread, in order; each part's
     /// training rows first, then any rows it only evaluates): [`split_step_phases`] run
     /// inside the pool, so the step hands work to the pool once, and its phases pass between
-    /// threads that are awake (handing each phase to the pool from outside costs a wake-up of
-    /// every thread and of the caller: 10–15% of the paper's two-thread step on average).
+    /// threads that are awake (handing each phase to the pool from outside wakes its threads
+    /// and then the caller, every phase).
     ///
     /// [`split_step_phases`]: Self::split_step_phases
     fn split_step(
