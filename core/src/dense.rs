@@ -351,8 +351,9 @@ impl<'a> Strided<'a> {
 ///
 /// Columns of `c` are taken in blocks of a width fixed at compile time (64; a remainder of more
 /// than 32 columns in one more 64-wide block of which only the existing columns are stored,
-/// a smaller one in narrower blocks); for each block, `b` is packed `PANEL_DEPTH` rows at a time and every row
-/// tile of `c` accumulates that panel, carrying its partial sums through `c` between panels.
+/// a smaller one in narrower blocks); for each block, `b` is packed `PANEL_DEPTH` rows at a
+/// time and every row tile of `c` accumulates that panel, carrying its partial sums through `c`
+/// between panels.
 ///
 /// On a Cortex-M (`target_arch = "arm"`) the products are the `scalar` module's instead.
 fn matmul(arithmetic: Arithmetic, product: Product<'_>, sums: Sums, c: &mut [f32]) {

@@ -179,26 +179,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     }
 
     /// A step with the batch split into `parts` (one per thread, in order; each part's
-    /// training rows first, then any rows it only evaluates): [`split_step_phases`] run
-    /// inside the pool, so the step hands work to the pool once, and its phases pass between
-    /// threads that are awake (handing each phase to the pool from outside wakes its threads
-    /// and then the caller, every phase).
-    ///
-    /// [`split_step_phases`]: Self::split_step_phases
-    fn split_step(
-        &mut self,
-        arch: &Architecture<'_>,
-        parameters: &mut [f32],
-        parts: &[Samples<'_>],
-        outputs: Vec<&mut Vec<f32>>,
-    ) -> Result<f32> {
-        match self.pool.clone() {
-            Some(pool) => pool.install(|| self.split_step_phases(arch, parameters, parts, outputs)),
-            None => self.split_step_phases(arch, parameters, parts, outputs),
-        }
-    }
-
-    /// The two phases of [`split_step`](Self::split_step), each run on the pool:
+    /// training rows first, then any rows it only evaluates), in two phases on the pool:
     /// every thread runs the forward pass and the deltas of its part
     /// ([`compute_deltas`]); then every thread takes a share of each layer's weight rows and
     /// biases, sums their gradients over the parts in order ([`dense::backward_parameter_rows`],
@@ -206,13 +187,22 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     /// the whole batch's on one thread) and updates those parameters at once, while their
     /// gradients are in its cache. No thread adds up another's gradients. If `outputs` has one
     /// buffer per part, each receives its part's outputs.
-    fn split_step_phases(
+    ///
+    /// Called from outside the pool, the step moves itself into it first, so it hands work to
+    /// the pool once and its phases pass between threads that are awake (handing each phase
+    /// over from outside wakes the pool's threads and then the caller, every phase).
+    fn split_step(
         &mut self,
         arch: &Architecture<'_>,
         parameters: &mut [f32],
         parts: &[Samples<'_>],
         outputs: Vec<&mut Vec<f32>>,
     ) -> Result<f32> {
+        if let Some(pool) = self.pool.clone() {
+            if pool.current_thread_index().is_none() {
+                return pool.install(|| self.split_step(arch, parameters, parts, outputs));
+            }
+        }
         let threads = parts.len();
         let (in_w, out_w) = (arch.input_width(), arch.output_width());
         let training = |part: &Samples<'_>| part.targets.len() / out_w.max(1);
