@@ -11,12 +11,16 @@
 //! Figures: one full-batch Adam step of the paper's network on the official preset's 61
 //! points plus the evaluation of its 64-point analysis grid, as a step then a separate forward
 //! pass and as one observed step (`step_observed`, the grid evaluated in the step's forward
-//! pass), on 1 and 2 threads; and one Adam step of 784-400-200-10 on a batch of 100, on 1
-//! and 2 threads. Flop counts: forward + backward ≈ 6 × parameters × samples, forward alone
+//! pass), on 1 and 2 threads; the same arithmetic with nothing shared (two threads, each
+//! training its own copy of the network on one thread's rows of the split step: what a split
+//! step would cost if its threads did not exchange the weights, activations and deltas through
+//! their caches); and one Adam step of 784-400-200-10 on a batch of 100, on 1 and 2 threads.
+//! Flop counts: forward + backward ≈ 6 × parameters × samples, forward alone
 //! 2 × parameters × samples.
 
 use fprinciple_benches::{mnist_setup, paper_setup, MNIST_BATCH};
 use fprinciple_core::loss::Loss;
+use fprinciple_core::mlp::Architecture;
 use fprinciple_core::optim::Adam;
 use fprinciple_core::train::{ObservedBatch, Samples};
 use host::network::HOST_ARITHMETIC;
@@ -36,6 +40,26 @@ struct Figure<'a> {
     rounds: Vec<f64>,
 }
 
+/// A network of its own (parameters, Adam, an output buffer) trained on the calling thread.
+struct OwnCopy {
+    trainer: ParallelTrainer<Adam<Vec<f32>>>,
+    params: Vec<f32>,
+    outputs: Vec<f32>,
+}
+
+impl OwnCopy {
+    /// One observed step on `inputs`, whose first rows `targets` covers.
+    fn observed_step(&mut self, arch: &Architecture<'_>, inputs: &[f32], targets: &[f32]) {
+        let batch = ObservedBatch {
+            inputs,
+            targets,
+            outputs: &mut self.outputs,
+        };
+        let loss = self.trainer.step_observed(arch, &mut self.params, batch);
+        black_box(loss.expect("step"));
+    }
+}
+
 fn main() {
     let rounds = rounds_from_args().unwrap_or(60);
     let paper = paper_setup(HOST_ARITHMETIC);
@@ -45,6 +69,11 @@ fn main() {
     let q = mnist_arch.parameter_count() as f64;
     let step_and_eval = 6.0 * p * 61.0 + 2.0 * p * 64.0;
     let observed: Vec<f32> = paper.x.iter().chain(&paper.analysis).copied().collect();
+    let half_rows: Vec<f32> = paper.x[..31]
+        .iter()
+        .chain(&paper.analysis[..32])
+        .copied()
+        .collect();
     let adam = |n: usize| Adam::new(2e-5, vec![0.0; n], vec![0.0; n]).expect("valid rate");
 
     let mut figures: Vec<Figure<'_>> = Vec::new();
@@ -102,6 +131,49 @@ fn main() {
                         .expect("step"),
                 );
             }),
+            rounds: Vec::new(),
+        });
+    }
+    {
+        // One thread's rows of the split observed step (the larger training share, 31 of 61,
+        // and half the grid): two copies trained side by side on two threads, then one alone.
+        let arch = &paper_arch;
+        let (half, targets) = (&half_rows, &paper.y[..31]);
+        let copy = || OwnCopy {
+            trainer: ParallelTrainer::new(
+                Loss::MeanSquaredError,
+                adam(paper_arch.parameter_count()),
+                1,
+            ),
+            params: paper.params.clone(),
+            outputs: vec![0.0f32; half_rows.len()],
+        };
+        let mut copies = [copy(), copy()];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("two threads");
+        figures.push(Figure {
+            name: "paper: 2 threads, own copies (31 + 32 rows each)".into(),
+            flop: 2.0 * (6.0 * p * 31.0 + 2.0 * p * 32.0),
+            samples: None,
+            iteration: Box::new(move || {
+                let [a, b] = &mut copies;
+                pool.install(|| {
+                    rayon::join(
+                        || a.observed_step(arch, half, targets),
+                        || b.observed_step(arch, half, targets),
+                    )
+                });
+            }),
+            rounds: Vec::new(),
+        });
+        let mut alone = copy();
+        figures.push(Figure {
+            name: "paper: 1 thread, one such copy alone".into(),
+            flop: 6.0 * p * 31.0 + 2.0 * p * 32.0,
+            samples: None,
+            iteration: Box::new(move || alone.observed_step(arch, half, targets)),
             rounds: Vec::new(),
         });
     }
