@@ -40,14 +40,24 @@ struct Figure<'a> {
     rounds: Vec<f64>,
 }
 
-/// A network of its own (parameters, Adam, an output buffer) trained on the calling thread.
-struct OwnCopy {
+/// A copy of a network's parameters with an Adam trainer of its own and a buffer for the
+/// outputs of its observed steps.
+struct TrainedCopy {
     trainer: ParallelTrainer<Adam<Vec<f32>>>,
     params: Vec<f32>,
     outputs: Vec<f32>,
 }
 
-impl OwnCopy {
+impl TrainedCopy {
+    /// A copy of `params` trained on `threads` threads, observing `rows` rows per step.
+    fn new(threads: usize, params: &[f32], rows: usize) -> Self {
+        TrainedCopy {
+            trainer: ParallelTrainer::new(Loss::MeanSquaredError, adam(params.len()), threads),
+            params: params.to_vec(),
+            outputs: vec![0.0; rows],
+        }
+    }
+
     /// One observed step on `inputs`, whose first rows `targets` covers.
     fn observed_step(&mut self, arch: &Architecture<'_>, inputs: &[f32], targets: &[f32]) {
         let batch = ObservedBatch {
@@ -74,7 +84,6 @@ fn main() {
         .chain(&paper.analysis[..32])
         .copied()
         .collect();
-    let adam = |n: usize| Adam::new(2e-5, vec![0.0; n], vec![0.0; n]).expect("valid rate");
 
     let mut figures: Vec<Figure<'_>> = Vec::new();
     for threads in [1, 2] {
@@ -106,31 +115,13 @@ fn main() {
         });
     }
     for threads in [1, 2] {
-        let (observed, y) = (&observed, &paper.y);
-        let arch = &paper_arch;
-        let mut params = paper.params.clone();
-        let mut trainer = ParallelTrainer::new(
-            Loss::MeanSquaredError,
-            adam(paper_arch.parameter_count()),
-            threads,
-        );
-        let mut outputs = vec![0.0f32; observed.len()];
+        let (observed, y, arch) = (&observed, &paper.y, &paper_arch);
+        let mut network = TrainedCopy::new(threads, &paper.params, observed.len());
         figures.push(Figure {
             name: format!("paper observed step (61 + 64 rows), {threads} thread(s)"),
             flop: step_and_eval,
             samples: None,
-            iteration: Box::new(move || {
-                let batch = ObservedBatch {
-                    inputs: observed,
-                    targets: y,
-                    outputs: &mut outputs,
-                };
-                black_box(
-                    trainer
-                        .step_observed(arch, &mut params, batch)
-                        .expect("step"),
-                );
-            }),
+            iteration: Box::new(move || network.observed_step(arch, observed, y)),
             rounds: Vec::new(),
         });
     }
@@ -139,15 +130,7 @@ fn main() {
         // and half the grid): two copies trained side by side on two threads, then one alone.
         let arch = &paper_arch;
         let (half, targets) = (&half_rows, &paper.y[..31]);
-        let copy = || OwnCopy {
-            trainer: ParallelTrainer::new(
-                Loss::MeanSquaredError,
-                adam(paper_arch.parameter_count()),
-                1,
-            ),
-            params: paper.params.clone(),
-            outputs: vec![0.0f32; half_rows.len()],
-        };
+        let copy = || TrainedCopy::new(1, &paper.params, half_rows.len());
         let mut copies = [copy(), copy()];
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
@@ -246,6 +229,11 @@ fn main() {
             show(median)
         );
     }
+}
+
+/// Adam with the official preset's learning rate for `n` parameters.
+fn adam(n: usize) -> Adam<Vec<f32>> {
+    Adam::new(2e-5, vec![0.0; n], vec![0.0; n]).expect("valid rate")
 }
 
 /// `--rounds N` among the arguments (cargo bench also passes `--bench`).
