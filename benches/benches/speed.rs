@@ -58,6 +58,24 @@ impl TrainedCopy {
         }
     }
 
+    /// One step on `(inputs, targets)`, then the outputs on `grid` at the new parameters.
+    fn step_then_evaluate(
+        &mut self,
+        arch: &Architecture<'_>,
+        samples: (&[f32], &[f32]),
+        grid: &[f32],
+    ) {
+        let (inputs, targets) = samples;
+        let loss = self
+            .trainer
+            .step(arch, &mut self.params, Samples { inputs, targets });
+        black_box(loss.expect("step"));
+        let outputs = &mut self.outputs;
+        let evaluated = self.trainer.predict(arch, &self.params, grid, outputs);
+        evaluated.expect("evaluation");
+        black_box(outputs.first());
+    }
+
     /// One observed step on `inputs`, whose first rows `targets` covers.
     fn observed_step(&mut self, arch: &Architecture<'_>, inputs: &[f32], targets: &[f32]) {
         let batch = ObservedBatch {
@@ -79,38 +97,25 @@ fn main() {
     let q = mnist_arch.parameter_count() as f64;
     let step_and_eval = 6.0 * p * 61.0 + 2.0 * p * 64.0;
     let observed: Vec<f32> = paper.x.iter().chain(&paper.analysis).copied().collect();
-    let half_rows: Vec<f32> = paper.x[..31]
+    // One thread's rows of the split observed step: the larger of its two training parts
+    // (31 of 61) and half the grid.
+    let (train_share, grid_share) = (paper.x.len().div_ceil(2), paper.analysis.len() / 2);
+    let half_rows: Vec<f32> = paper.x[..train_share]
         .iter()
-        .chain(&paper.analysis[..32])
+        .chain(&paper.analysis[..grid_share])
         .copied()
         .collect();
+    let half_flop = 6.0 * p * train_share as f64 + 2.0 * p * grid_share as f64;
 
     let mut figures: Vec<Figure<'_>> = Vec::new();
     for threads in [1, 2] {
-        let (x, y, analysis) = (&paper.x, &paper.y, &paper.analysis);
-        let arch = &paper_arch;
-        let mut params = paper.params.clone();
-        let mut trainer = ParallelTrainer::new(
-            Loss::MeanSquaredError,
-            adam(paper_arch.parameter_count()),
-            threads,
-        );
-        let mut outputs = vec![0.0f32; 64];
+        let (x, y, analysis, arch) = (&paper.x, &paper.y, &paper.analysis, &paper_arch);
+        let mut network = TrainedCopy::new(threads, &paper.params, analysis.len());
         figures.push(Figure {
             name: format!("paper step (61) then evaluation (64), {threads} thread(s)"),
             flop: step_and_eval,
             samples: None,
-            iteration: Box::new(move || {
-                let samples = Samples {
-                    inputs: x,
-                    targets: y,
-                };
-                black_box(trainer.step(arch, &mut params, samples).expect("step"));
-                trainer
-                    .predict(arch, &params, analysis, &mut outputs)
-                    .expect("evaluation");
-                black_box(outputs.first());
-            }),
+            iteration: Box::new(move || network.step_then_evaluate(arch, (x, y), analysis)),
             rounds: Vec::new(),
         });
     }
@@ -126,10 +131,9 @@ fn main() {
         });
     }
     {
-        // One thread's rows of the split observed step (the larger training share, 31 of 61,
-        // and half the grid): two copies trained side by side on two threads, then one alone.
+        // Two copies trained side by side on two threads, then one alone.
         let arch = &paper_arch;
-        let (half, targets) = (&half_rows, &paper.y[..31]);
+        let (half, targets) = (&half_rows, &paper.y[..train_share]);
         let copy = || TrainedCopy::new(1, &paper.params, half_rows.len());
         let mut copies = [copy(), copy()];
         let pool = rayon::ThreadPoolBuilder::new()
@@ -137,8 +141,8 @@ fn main() {
             .build()
             .expect("two threads");
         figures.push(Figure {
-            name: "paper: 2 threads, own copies (31 + 32 rows each)".into(),
-            flop: 2.0 * (6.0 * p * 31.0 + 2.0 * p * 32.0),
+            name: format!("paper: 2 threads, own copies ({train_share} + {grid_share} rows each)"),
+            flop: 2.0 * half_flop,
             samples: None,
             iteration: Box::new(move || {
                 let [a, b] = &mut copies;
@@ -154,7 +158,7 @@ fn main() {
         let mut alone = copy();
         figures.push(Figure {
             name: "paper: 1 thread, one such copy alone".into(),
-            flop: 6.0 * p * 31.0 + 2.0 * p * 32.0,
+            flop: half_flop,
             samples: None,
             iteration: Box::new(move || alone.observed_step(arch, half, targets)),
             rounds: Vec::new(),
