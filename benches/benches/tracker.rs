@@ -1,6 +1,6 @@
 //! The spectral tracker's cost against the training step it watches, side by side in one run:
-//! the classic 1-D setting (1-200-200-200-100-1 on 128 grid points, 3 peaks). The issue's
-//! budget is 5% of the step; compare `observe_128` with `step_128` (and `predict_128`, which an
+//! the classic 1-D setting (1-200-200-200-100-1 on 128 grid points, 3 peaks), one thread. The
+//! tracker's budget is 5% of the step; compare `observe_128` with `step_128` (and `predict_128`, which an
 //! observation also needs).
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Reproduce the Frequency Principle of deep learning (Xu 2018, arXiv 1808.04295): networks
@@ -111,10 +112,10 @@ pub struct NetworkArgs {
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerArg>,
     /// Learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub learning_rate: Option<f32>,
-    /// Momentum of SGD, in [0, 1).
-    #[arg(long)]
+    /// Momentum of SGD (`--optimizer sgd`), in [0, 1).
+    #[arg(long, value_parser = parse_f32)]
     pub momentum: Option<f32>,
     /// Training steps.
     #[arg(long)]
@@ -150,16 +151,16 @@ pub struct FreqArgs {
     #[arg(long)]
     pub analysis_points: Option<usize>,
     /// σ of every weight and bias.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32, conflicts_with = "sigma_per_layer")]
     pub sigma: Option<f32>,
     /// σ per layer (weights and biases), input side first: `0.1,0.1,0.05`.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = parse_f32)]
     pub sigma_per_layer: Option<Vec<f32>>,
-    /// For `--preset theory`: the σ values compared.
-    #[arg(long, value_delimiter = ',', default_value = "1,3")]
-    pub theory_sigmas: Vec<f32>,
+    /// For `--preset theory` only: the σ values compared [default: 1,3].
+    #[arg(long, value_delimiter = ',', value_parser = parse_f32)]
+    pub theory_sigmas: Option<Vec<f32>>,
     /// Stop once the training MSE falls below this.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub stop_loss: Option<f32>,
     /// Observe the spectrum every this many steps.
     #[arg(long)]
@@ -171,13 +172,13 @@ pub struct FreqArgs {
     #[arg(long)]
     pub peak_bins: Option<usize>,
     /// A peak must exceed this fraction of the largest magnitude.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub peak_floor: Option<f32>,
     /// How Δ_F is measured.
     #[arg(long, value_enum)]
     pub measure: Option<MeasureArg>,
     /// A peak has converged when Δ_F stays below this ...
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub threshold: Option<f32>,
     /// ... for this many consecutive observations.
     #[arg(long)]
@@ -212,8 +213,8 @@ pub struct InitArgs {
     /// Shared network and training flags.
     #[command(flatten)]
     pub net: NetworkArgs,
-    /// The σ values swept (hidden weights and biases).
-    #[arg(long, value_delimiter = ',')]
+    /// The σ values swept (hidden weights and biases), in increasing order.
+    #[arg(long, value_delimiter = ',', value_parser = parse_f32)]
     pub sigmas: Option<Vec<f32>>,
     /// Seeds; every σ is trained once per seed.
     #[arg(long, value_delimiter = ',')]
@@ -233,14 +234,15 @@ pub struct ImageArgs {
     /// A PNG or JPEG (colour is reduced to luminance); default: the embedded CC0 photograph.
     #[arg(long)]
     pub image: Option<PathBuf>,
-    /// Side S of the downsampled image (a power of two: 16, 32, 64, 128).
+    /// Side S of the downsampled image: a power of two from 4 to 4096 (64 by default, 16
+    /// with --quick; large sizes need much memory, checked before the run starts).
     #[arg(long)]
     pub size: Option<usize>,
     /// Hidden widths: `200,200,100` (input 2 and output 1 are added).
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
     /// The σ values compared, small first (every weight and bias ~ N(0, σ²)).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = parse_f32)]
     pub sigmas: Option<Vec<f32>>,
     /// Which pixels train: `even-columns`, `checkerboard`, or `random:F` (a fraction F).
     #[arg(long, value_parser = parse_split)]
@@ -249,10 +251,10 @@ pub struct ImageArgs {
     #[arg(long)]
     pub bands: Option<usize>,
     /// A band has converged when its relative error stays below this.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub threshold: Option<f32>,
     /// Adam's learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub learning_rate: Option<f32>,
     /// Training steps per σ.
     #[arg(long)]
@@ -261,7 +263,7 @@ pub struct ImageArgs {
     #[arg(long)]
     pub observe_every: Option<u32>,
     /// The training loss at which the σ values are compared.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub match_loss: Option<f32>,
     /// Seed of the initialization.
     #[arg(long)]
@@ -288,10 +290,7 @@ fn parse_split(text: &str) -> Result<crate::experiments::image::Split, String> {
         "even-columns" => Ok(Split::EvenColumns),
         "checkerboard" => Ok(Split::Checkerboard),
         _ => match text.strip_prefix("random:") {
-            Some(f) => f
-                .parse::<f32>()
-                .map(Split::RandomFraction)
-                .map_err(|_| format!("`{f}` is not a fraction")),
+            Some(f) => parse_f32(f).map(Split::RandomFraction),
             None => Err(format!(
                 "expected even-columns, checkerboard or random:F, got `{text}`"
             )),
@@ -337,8 +336,10 @@ impl ImageArgs {
                 c.snapshot_steps.push(v);
             }
         }
-        if let Some(v) = self.observe_every {
-            c.observe_every = v;
+        match self.observe_every {
+            Some(v) => c.observe_every = v,
+            // A preset's interval shrinks with a shorter --steps, so that steps are observed.
+            None => c.observe_every = c.observe_every.min(c.steps.max(1)),
         }
         if let Some(v) = self.match_loss {
             c.match_loss = v;
@@ -370,6 +371,7 @@ pub fn run_image(base: &Path, args: &ImageArgs) -> Result<Vec<PathBuf>, BoxError
     }
     let config = args.config();
     config.validate()?;
+    config.memory_estimate().check()?;
     let picture = image::load(args.image.as_deref(), config.size)?;
     let settings = ImageRunSettings {
         config: config.clone(),
@@ -388,7 +390,11 @@ fn resume_image(dir: &Path, every: u32) -> Result<PathBuf, BoxError> {
     let (run_dir, record) = open_resumable(dir, "image")?;
     let settings: ImageRunSettings = settings_of(dir, record)?;
     let config = settings.config;
-    config.validate()?;
+    config.validate().map_err(|e| config_error(dir, e))?;
+    config
+        .memory_estimate()
+        .check()
+        .map_err(|e| resume_error(dir, e))?;
     let state: ImageState = read_checkpoint(dir, "image")?;
     let picture = GrayImage::new(config.size, config.size, state.image.clone())
         .map_err(|e| resume_error(dir, format!("the checkpoint's image: {e}")))?;
@@ -456,8 +462,8 @@ pub struct MnistArgs {
     /// Fashion-MNIST; default: the embedded 10,000 real MNIST digits (8,000 train, 2,000 test).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Hidden-layer gains g (std g/√fan_in).
-    #[arg(long, value_delimiter = ',')]
+    /// Hidden-layer gains g (std g/√fan_in), in increasing order.
+    #[arg(long, value_delimiter = ',', value_parser = parse_f32)]
     pub gains: Option<Vec<f32>>,
     /// Epochs per gain.
     #[arg(long)]
@@ -466,7 +472,7 @@ pub struct MnistArgs {
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Adam's learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_f32)]
     pub learning_rate: Option<f32>,
     /// Loss on one-hot targets.
     #[arg(long, value_enum)]
@@ -566,17 +572,28 @@ pub fn run_mnist(base: &Path, args: &MnistArgs) -> Result<Vec<PathBuf>, BoxError
     if let Some(dir) = &args.resume {
         return resume_mnist(dir).map(|d| vec![d]);
     }
-    let config = args.config();
+    let mut config = args.config();
     config.validate()?;
     let (train, test) = load_mnist(args.data.as_deref())?;
-    mnist::check_data(&config, &train, &test)?;
+    // A preset's sample counts (--quick's 1,000) are at most: the run records what it uses.
+    // Counts the user gave are checked against the data instead.
+    if args.train_samples.is_none() {
+        config.train_samples = config.train_samples.map(|n| n.min(train.len()));
+    }
+    if args.test_samples.is_none() {
+        config.test_samples = config.test_samples.map(|n| n.min(test.len()));
+    }
+    let about_data = |e: mnist::MnistError| naming_data(args.data.as_deref(), e);
+    mnist::check_data(&config, &train, &test).map_err(about_data)?;
+    config.memory_estimate(train.len(), test.len()).check()?;
+    let prepared = mnist::prepare(&config, &train, &test).map_err(about_data)?;
     let settings = MnistRunSettings {
         config: config.clone(),
         data: args.data.as_deref().map(absolute),
     };
     let title = mnist_title(args.data.as_deref());
     let (dir, _) = execute(base, "mnist", config.seed, &settings, &title, |dir| {
-        train_mnist(dir, &config, (&train, &test), None)
+        train_mnist(dir, &config, (&train, &test), prepared, None)
     })?;
     Ok(vec![dir])
 }
@@ -587,17 +604,22 @@ fn resume_mnist(dir: &Path) -> Result<PathBuf, BoxError> {
     let (run_dir, record) = open_resumable(dir, "mnist")?;
     let settings: MnistRunSettings = settings_of(dir, record)?;
     let config = settings.config;
-    config.validate()?;
+    config.validate().map_err(|e| config_error(dir, e))?;
     let (train, test) = load_mnist(settings.data.as_deref())
         .map_err(|e| resume_error(dir, format!("the run's data: {e}")))?;
-    mnist::check_data(&config, &train, &test)?;
+    mnist::check_data(&config, &train, &test).map_err(|e| config_error(dir, e))?;
     let state: MnistState = read_checkpoint(dir, "mnist")?;
     state
         .check(&config, &train, &test)
         .map_err(|e| resume_error(dir, e.to_string()))?;
+    config
+        .memory_estimate(train.len(), test.len())
+        .check()
+        .map_err(|e| resume_error(dir, e))?;
+    let prepared = mnist::prepare(&config, &train, &test).map_err(|e| resume_error(dir, e))?;
     let title = mnist_title(settings.data.as_deref());
     let (path, _) = execute_in(run_dir, &title, |d| {
-        train_mnist(d, &config, (&train, &test), Some(state))
+        train_mnist(d, &config, (&train, &test), prepared, Some(state))
     })?;
     Ok(path)
 }
@@ -612,6 +634,15 @@ fn load_mnist(
     })
 }
 
+/// An MNIST error about the data, prefixed with the `--data` folder it came from.
+fn naming_data(data: Option<&Path>, e: crate::experiments::mnist::MnistError) -> BoxError {
+    use crate::experiments::mnist::MnistError;
+    match (data, &e) {
+        (Some(dir), MnistError::InvalidData(_)) => format!("--data {}: {e}", dir.display()).into(),
+        _ => e.into(),
+    }
+}
+
 fn mnist_title(data: Option<&Path>) -> String {
     let source = data.map_or("embedded MNIST".to_string(), |d| d.display().to_string());
     format!("MNIST: initialization gain and frequency ({source})")
@@ -623,6 +654,7 @@ fn train_mnist(
     dir: &RunDir,
     config: &MnistConfig,
     (train, test): (&crate::data::idx::Dataset, &crate::data::idx::Dataset),
+    prepared: crate::experiments::mnist::Prepared,
     resume: Option<MnistState>,
 ) -> Result<Outcome, BoxError> {
     use crate::experiments::mnist;
@@ -630,10 +662,11 @@ fn train_mnist(
     let pb = bar(total, "mnist");
     let epochs = config.epochs as u64;
     let path = dir.file(CHECKPOINT_FILE);
-    let result = mnist::run_controlled(
+    let result = mnist::run_prepared(
         config,
         train,
         test,
+        prepared,
         &mut |event| {
             if let mnist::ProgressEvent::Epoch {
                 gain,
@@ -672,6 +705,33 @@ fn absolute(path: &Path) -> PathBuf {
 /// An error about the `--resume` directory `dir`.
 fn resume_error(dir: &Path, why: impl fmt::Display) -> BoxError {
     format!("--resume {}: {why}", dir.display()).into()
+}
+
+/// An invalid setting read back from the `config.json` of the run `dir` for `--resume`: the
+/// message names the file and the key (and the flag that sets it in a new run), since the user
+/// gave no flag. Messages that name no flag are passed on as they are.
+fn config_error(dir: &Path, e: impl fmt::Display) -> BoxError {
+    let text = e.to_string();
+    match text.split_once(": ") {
+        Some((flag, why)) if flag.starts_with("--") && !flag.contains(' ') => resume_error(
+            dir,
+            format!(
+                "{CONFIG_FILE} holds an invalid `{}` (the setting of {flag}): {why}",
+                config_key(flag)
+            ),
+        ),
+        _ => resume_error(dir, text),
+    }
+}
+
+/// The key of `config.json` that a flag sets.
+fn config_key(flag: &str) -> String {
+    match flag {
+        "--learning-rate" => "optimizer.learning_rate".into(),
+        "--momentum" => "optimizer.momentum".into(),
+        "--threshold" => "convergence.threshold".into(),
+        _ => flag.trim_start_matches("--").replace('-', "_"),
+    }
 }
 
 /// Opens `dir` for `--resume`: it must be a run directory of `experiment` that stopped before
@@ -761,6 +821,29 @@ pub struct AllArgs {
     pub quick: bool,
 }
 
+/// Parses a number for a single-precision setting and refuses, echoing the text as given, a
+/// value that `f32` cannot hold: one that would become infinite, or zero (or lose its
+/// precision below the smallest normal value). NaN and infinities pass to the setting's own
+/// check, which names its valid range.
+fn parse_f32(text: &str) -> Result<f32, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value.is_finite() && value.abs() > f64::from(f32::MAX) {
+        return Err(format!(
+            "{text} is too large: this setting is single precision, at most about 3.4e38 in size"
+        ));
+    }
+    if value != 0.0 && value.abs() < f64::from(f32::MIN_POSITIVE) {
+        return Err(format!(
+            "{text} is too small: this setting is single precision, and nonzero values start \
+             at about 1.2e-38"
+        ));
+    }
+    Ok(value as f32)
+}
+
 /// Parses `a,b` with `pi` allowed as a factor: `-pi,pi`, `-2pi,2pi`, `-10,10`.
 fn parse_interval(text: &str) -> Result<[f64; 2], String> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
@@ -799,15 +882,45 @@ fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
-/// Installs the Ctrl-C handler (once).
+/// Installs the handler of Ctrl-C, SIGTERM and SIGHUP (once): the first stops the run at its
+/// next step or epoch, which saves its results and is marked interrupted; a second quits at
+/// once.
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            // A second Ctrl-C: give up at once.
+            // A second signal: give up at once, without the temporary file a write cut short
+            // would leave behind.
+            remove_own_temporaries();
             std::process::exit(130);
         }
         eprintln!("\ninterrupted: saving the results so far (Ctrl-C again to quit at once)");
     });
+}
+
+/// The run directories this process writes, for [`remove_own_temporaries`].
+static RUN_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn register_run_dir(path: &Path) {
+    if let Ok(mut dirs) = RUN_DIRS.lock() {
+        dirs.push(path.to_path_buf());
+    }
+}
+
+/// Removes this process's temporary files (`.NAME.tmp-PID-N`, the atomic writes of
+/// `record::write_atomic`) from its run directories. Best effort: a write that starts between
+/// this and the exit can still leave one, which `--resume` clears.
+fn remove_own_temporaries() {
+    let tag = format!(".tmp-{}-", std::process::id());
+    let dirs = RUN_DIRS.lock().map(|d| d.clone()).unwrap_or_default();
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(&tag) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -824,7 +937,22 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// The σ values `--preset theory` compares unless `--theory-sigmas` says otherwise.
+const DEFAULT_THEORY_SIGMAS: [f32; 2] = [1.0, 3.0];
+
 impl NetworkArgs {
+    /// Refuses `--momentum` where the optimizer has none (Adam), instead of ignoring it.
+    fn check_optimizer(&self, optimizer: &OptimizerConfig) -> Result<(), BoxError> {
+        if self.momentum.is_some() && matches!(optimizer, OptimizerConfig::Adam { .. }) {
+            return Err(
+                "--momentum applies to --optimizer sgd; this run uses Adam, which has none: add \
+                 --optimizer sgd or leave --momentum out"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     fn apply_common(
         &self,
         widths: &mut Vec<usize>,
@@ -875,11 +1003,40 @@ impl FreqArgs {
             FreqPreset::Official => vec![FreqConfig::official()],
             FreqPreset::Theory => self
                 .theory_sigmas
+                .as_deref()
+                .unwrap_or(&DEFAULT_THEORY_SIGMAS)
                 .iter()
                 .map(|&s| FreqConfig::theory(s))
                 .collect(),
         };
         presets.into_iter().map(|c| self.apply(c)).collect()
+    }
+
+    /// Refuses flags that the chosen preset or optimizer would ignore or contradict, and
+    /// σ values of `--theory-sigmas` that no run could use.
+    fn check_flags(&self) -> Result<(), BoxError> {
+        let theory = self.preset == FreqPreset::Theory;
+        if let Some(sigmas) = &self.theory_sigmas {
+            if !theory {
+                return Err("--theory-sigmas applies to --preset theory only".into());
+            }
+            if let Some(s) = sigmas.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+                return Err(
+                    format!("--theory-sigmas: every σ must be finite and > 0, got {s}").into(),
+                );
+            }
+        }
+        if theory && (self.sigma.is_some() || self.sigma_per_layer.is_some()) {
+            return Err(
+                "--sigma and --sigma-per-layer would give every run of --preset theory \
+                        the same σ: give the σ values it compares with --theory-sigmas"
+                    .into(),
+            );
+        }
+        for config in self.configs() {
+            self.net.check_optimizer(&config.optimizer)?;
+        }
+        Ok(())
     }
 
     fn apply(&self, mut c: FreqConfig) -> FreqConfig {
@@ -926,8 +1083,10 @@ impl FreqArgs {
         if self.stop_loss.is_some() {
             c.stop_loss = self.stop_loss;
         }
-        if let Some(v) = self.observe_every {
-            c.observe_every = v;
+        match self.observe_every {
+            Some(v) => c.observe_every = v,
+            // A preset's interval shrinks with a shorter --steps, so that steps are observed.
+            None => c.observe_every = c.observe_every.min(c.steps.max(1)),
         }
         if let Some(v) = self.test_every {
             c.test_every = v;
@@ -1006,9 +1165,32 @@ fn execute<C: Serialize>(
     title: &str,
     body: impl FnOnce(&RunDir) -> Result<Outcome, BoxError>,
 ) -> Result<(PathBuf, Outcome), BoxError> {
+    check_out(base)?;
     let dir = RunDir::create(base, experiment)?;
     dir.write_config(seed, settings)?;
     execute_in(dir, title, body)
+}
+
+/// Refuses an `--out` that cannot hold run directories — a file, or a path through one —
+/// before anything is created, with the path (the system says only "File exists").
+fn check_out(base: &Path) -> Result<(), BoxError> {
+    // The nearest part of the path that exists must be a directory; the rest is created.
+    for existing in base.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(existing) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) => {
+                return Err(format!(
+                    "--out {}: {} is not a directory (--out takes the folder that receives \
+                     the run directories)",
+                    base.display(),
+                    existing.display()
+                )
+                .into())
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(())
 }
 
 /// Runs `body` in the run directory `dir` (new, or reopened to resume), and writes the summary
@@ -1018,6 +1200,7 @@ fn execute_in(
     title: &str,
     body: impl FnOnce(&RunDir) -> Result<Outcome, BoxError>,
 ) -> Result<(PathBuf, Outcome), BoxError> {
+    register_run_dir(dir.path());
     dir.write_summary(RunStatus::Running, &serde_json::Value::Null)?;
     let outcome = match body(&dir) {
         Ok(o) => o,
@@ -1063,9 +1246,11 @@ fn print_summary(title: &str, dir: &Path, outcome: &Outcome) {
 
 /// Runs the 1-D frequency experiment(s) described by `args` under `base`.
 pub fn run_freq(base: &Path, args: &FreqArgs) -> Result<Vec<PathBuf>, BoxError> {
+    args.check_flags()?;
     let configs = args.configs();
     for c in &configs {
         c.validate()?;
+        c.memory_estimate().check()?;
     }
     let mut dirs = Vec::new();
     for config in &configs {
@@ -1098,7 +1283,9 @@ pub fn run_freq(base: &Path, args: &FreqArgs) -> Result<Vec<PathBuf>, BoxError> 
 /// Runs the initialization-scale sweep described by `args` under `base`.
 pub fn run_init(base: &Path, args: &InitArgs) -> Result<Vec<PathBuf>, BoxError> {
     let config = args.config();
+    args.net.check_optimizer(&config.optimizer)?;
     config.validate()?;
+    config.memory_estimate().check()?;
     let title = format!("Initialization scale in 1-D ({})", config.preset);
     let seed = config.seeds.first().copied().unwrap_or(0);
     let name = format!("init-{}", config.preset);
@@ -1120,9 +1307,13 @@ pub fn run_init(base: &Path, args: &InitArgs) -> Result<Vec<PathBuf>, BoxError> 
 }
 
 /// Runs every experiment with its defaults (shortened with `--quick`) inside one folder, and
-/// writes `report.html` linking them.
+/// writes `report.html` linking them. An interrupted run's report says which experiments ran
+/// to the end, which was interrupted and which never ran (listed on the folder's own
+/// `index.html`).
 pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
+    check_out(base)?;
     let all = RunDir::create(base, if args.quick { "all-quick" } else { "all" })?;
+    register_run_dir(all.path());
     let root = all.path().to_path_buf();
     let parse = |words: &[&str]| -> Result<Cli, BoxError> {
         let mut argv = vec!["fprinciple"];
@@ -1132,35 +1323,78 @@ pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
         }
         Ok(Cli::try_parse_from(argv)?)
     };
-    let mut dirs = Vec::new();
-    let jobs: Vec<Vec<&str>> = vec![
-        vec!["freq"],
-        vec!["freq", "--preset", "official"],
-        vec!["freq", "--preset", "theory"],
-        vec!["init"],
-        vec!["image"],
-        vec!["mnist"],
+    let jobs: [&[&str]; 6] = [
+        &["freq"],
+        &["freq", "--preset", "official"],
+        &["freq", "--preset", "theory"],
+        &["init"],
+        &["image"],
+        &["mnist"],
     ];
+    let mut links = Vec::new();
+    // One line per experiment for the folder's page: how far it got.
+    let mut lines = Vec::new();
+    let (mut completed, mut stopped, mut never) = (Vec::new(), Vec::new(), Vec::new());
+    let mut runs = 0;
     for words in jobs {
+        let name = words.join(" ");
         if interrupted() {
-            break;
+            lines.push((
+                name.clone(),
+                "never ran: interrupted before it started".into(),
+            ));
+            links.push(RunLink {
+                dir: root.clone(),
+                title: format!("{name}: never ran"),
+                summary: "not started: the run was interrupted before it".into(),
+            });
+            never.push(name);
+            continue;
         }
-        let cli = parse(&words)?;
-        dirs.extend(dispatch(&root, &cli.command)?);
+        let cli = parse(words)?;
+        let dirs = dispatch(&root, &cli.command)?;
+        runs += dirs.len();
+        for d in &dirs {
+            if let Ok(mut link) = RunLink::from_dir(d) {
+                link.title = format!("{name}: {}", link.title);
+                links.push(link);
+            }
+        }
+        // The signal came during this experiment (or as it ended): it is the one interrupted.
+        if interrupted() {
+            lines.push((name.clone(), "interrupted: results so far".into()));
+            stopped.push(name);
+        } else {
+            lines.push((name.clone(), "ran to the end".into()));
+            completed.push(name);
+        }
     }
-    let links: Vec<RunLink> = dirs
-        .iter()
-        .filter_map(|d| RunLink::from_dir(d).ok())
-        .collect();
+    let title = if stopped.is_empty() && never.is_empty() {
+        "fprinciple: every experiment".to_string()
+    } else {
+        format!(
+            "fprinciple: every experiment (interrupted: {} ran to the end, {} interrupted, {} \
+             never ran)",
+            completed.len(),
+            stopped.len(),
+            never.len()
+        )
+    };
     let report = root.join("report.html");
-    write_report_html(&report, "fprinciple: every experiment", &links)?;
+    write_report_html(&report, &title, &links)?;
+    all.write_index(&title, &lines, &[])?;
     all.write_summary(
         if interrupted() {
             RunStatus::Interrupted
         } else {
             RunStatus::Completed
         },
-        &serde_json::json!({ "runs": dirs.len() }),
+        &serde_json::json!({
+            "runs": runs,
+            "completed": completed,
+            "interrupted": stopped,
+            "never_ran": never,
+        }),
     )?;
     println!("\nreport: {}", report.display());
     Ok(report)

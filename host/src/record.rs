@@ -18,6 +18,7 @@ use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -537,12 +538,57 @@ pub struct Summary<T = serde_json::Value> {
     pub results: T,
 }
 
+/// Name of the lock file in a run directory: the process writing the run holds an exclusive
+/// lock on it, so a second process (a `--resume` while the run goes on, or two resumes) is
+/// refused instead of writing the same files. The operating system drops the lock when the
+/// process ends, however it ends.
+pub const LOCK_FILE: &str = ".lock";
+
+/// Takes the exclusive lock of the run directory `dir` ([`LOCK_FILE`]), or says which process
+/// holds it.
+fn lock_run(dir: &Path) -> Result<Arc<File>> {
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Arc::new(file)),
+        Err(fs::TryLockError::WouldBlock) => Err(RecordError::Invalid(format!(
+            "{}: another fprinciple process is writing this run; wait for it to end or stop it first",
+            dir.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
+/// Removes the temporary files an atomic write leaves when the process is killed between
+/// creating and renaming them (a second Ctrl-C, say): called only under the run's lock, so no
+/// other process is writing them.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(".tmp-") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// A fresh directory that holds the files of one run.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
     experiment: String,
     created: UtcTime,
+    /// The locked [`LOCK_FILE`], held as long as any clone of this value lives.
+    _lock: Arc<File>,
 }
 
 impl RunDir {
@@ -571,10 +617,12 @@ impl RunDir {
             let path = base.join(name);
             match fs::create_dir(&path) {
                 Ok(()) => {
+                    let lock = lock_run(&path)?;
                     let dir = Self {
                         path,
                         experiment: experiment.to_string(),
                         created,
+                        _lock: lock,
                     };
                     dir.write_summary(RunStatus::Running, &serde_json::Value::Null)?;
                     return Ok(dir);
@@ -593,6 +641,12 @@ impl RunDir {
     /// where a run directory is written again, by the run it belongs to. Returns it with its
     /// `config.json`, whose settings the caller reads; nothing is written here.
     pub fn reopen(path: &Path) -> Result<(Self, ConfigRecord<serde_json::Value>)> {
+        if path.exists() && !path.is_dir() {
+            return Err(RecordError::Invalid(format!(
+                "{}: not a directory (--resume takes a run directory)",
+                path.display()
+            )));
+        }
         if !path.is_dir() {
             return Err(RecordError::Invalid(format!(
                 "{}: no such run directory",
@@ -607,10 +661,13 @@ impl RunDir {
             )));
         }
         let record: ConfigRecord<serde_json::Value> = read_json(&config_path)?;
+        let lock = lock_run(path)?;
+        remove_stale_temporaries(path);
         let dir = Self {
             path: path.to_path_buf(),
             experiment: record.experiment.clone(),
             created: UtcTime::parse_iso8601(&record.created).unwrap_or_else(UtcTime::now),
+            _lock: lock,
         };
         Ok((dir, record))
     }
@@ -835,19 +892,26 @@ pub struct RunLink {
 
 impl RunLink {
     /// Describes a run directory from its `summary.json`: the title is the directory name and the
-    /// summary line the status followed by the scalar results (`key = value`).
+    /// summary line the status followed by the scalar results (`key = value`, the key's
+    /// underscores as spaces, numbers in short form, booleans as yes/no).
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let summary = read_summary(dir)?;
         let mut line = summary.status.to_string();
         if let serde_json::Value::Object(map) = &summary.results {
             for (key, value) in map {
                 let text = match value {
-                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::Number(n) => match n.as_u64() {
+                        Some(whole) => whole.to_string(),
+                        None => n
+                            .as_f64()
+                            .map_or_else(|| n.to_string(), crate::report::short),
+                    },
                     serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Bool(b) => b.to_string(),
+                    serde_json::Value::Bool(true) => "yes".into(),
+                    serde_json::Value::Bool(false) => "no".into(),
                     _ => continue,
                 };
-                let _ = write!(line, "; {key} = {text}");
+                let _ = write!(line, "; {} = {text}", key.replace('_', " "));
             }
         }
         Ok(Self {
@@ -1034,10 +1098,12 @@ mod tests {
         let dir = RunDir::create(&scratch.0, "demo").unwrap();
         dir.write_config(7, &serde_json::json!({ "steps": 3 }))
             .unwrap();
-        let (again, config) = RunDir::reopen(dir.path()).unwrap();
-        assert_eq!(again.path(), dir.path());
+        let (path, created) = (dir.path().to_path_buf(), dir.created());
+        drop(dir);
+        let (again, config) = RunDir::reopen(&path).unwrap();
+        assert_eq!(again.path(), path);
         assert_eq!(again.experiment(), "demo");
-        assert_eq!(again.created(), dir.created());
+        assert_eq!(again.created(), created);
         assert_eq!(
             (config.seed, config.settings["steps"].as_u64()),
             (7, Some(3))
@@ -1048,6 +1114,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no such run directory"), "{err}");
+        let err = RunDir::reopen(&path.join(CONFIG_FILE))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_run_being_written_cannot_be_reopened() {
+        let scratch = Scratch::new("lock");
+        let dir = RunDir::create(&scratch.0, "demo").unwrap();
+        dir.write_config(1, &serde_json::json!({})).unwrap();
+        let clone = dir.clone();
+        drop(dir);
+        // A clone still holds the lock: the run goes on.
+        let err = RunDir::reopen(clone.path()).unwrap_err().to_string();
+        assert!(err.contains("another fprinciple process"), "{err}");
+        let path = clone.path().to_path_buf();
+        drop(clone);
+        let (resumed, _) = RunDir::reopen(&path).unwrap();
+        // And the resumed run holds it in turn.
+        let err = RunDir::reopen(&path).unwrap_err().to_string();
+        assert!(err.contains("another fprinciple process"), "{err}");
+        drop(resumed);
+        assert!(RunDir::reopen(&path).is_ok());
+    }
+
+    #[test]
+    fn reopening_removes_temporaries_of_a_killed_write() {
+        let scratch = Scratch::new("stale");
+        let dir = RunDir::create(&scratch.0, "demo").unwrap();
+        dir.write_config(1, &serde_json::json!({})).unwrap();
+        let path = dir.path().to_path_buf();
+        drop(dir);
+        fs::write(path.join(".metrics.csv.tmp-999-4"), "half").unwrap();
+        fs::write(path.join("metrics.csv"), "step\n").unwrap();
+        let _resumed = RunDir::reopen(&path).unwrap();
+        assert_eq!(
+            names(&path),
+            [LOCK_FILE, CONFIG_FILE, "metrics.csv", SUMMARY_FILE]
+        );
     }
 
     #[test]
@@ -1211,11 +1317,20 @@ mod tests {
 
         run.write_summary(
             RunStatus::Completed,
-            &serde_json::json!({"test_mse": 0.002, "curve": [1, 2]}),
+            &serde_json::json!({
+                "test_mse": 0.002,
+                "final_train_loss": 0.000_392_113_724_956_288_93,
+                "steps": 9937,
+                "low_to_high": true,
+                "curve": [1, 2]
+            }),
         )
         .unwrap();
         let link = RunLink::from_dir(run.path()).unwrap();
-        assert_eq!(link.summary, "completed; test_mse = 0.002");
+        assert_eq!(
+            link.summary,
+            "completed; final train loss = 3.921e-4; low to high = yes; steps = 9937; test mse = 2.000e-3"
+        );
         let report = scratch.0.join("report.html");
         write_report_html(&report, "All runs", &[link]).unwrap();
         let html = fs::read_to_string(&report).unwrap();

@@ -53,6 +53,17 @@ pub enum DataError {
         /// Number of labels.
         n_labels: usize,
     },
+    /// The training and the test images of a data set differ in size.
+    SizeMismatch {
+        /// The training image source.
+        train: String,
+        /// The test image source.
+        test: String,
+        /// Rows and columns of a training image.
+        train_size: (usize, usize),
+        /// Rows and columns of a test image.
+        test_size: (usize, usize),
+    },
     /// An image could not be decoded or processed.
     Image {
         /// The file or embedded resource.
@@ -88,6 +99,17 @@ impl fmt::Display for DataError {
             } => write!(
                 f,
                 "{images} holds {n_images} images but {labels} holds {n_labels} labels"
+            ),
+            Self::SizeMismatch {
+                train,
+                test,
+                train_size,
+                test_size,
+            } => write!(
+                f,
+                "the training images ({train}) are {}×{} but the test images ({test}) are \
+                 {}×{}: both sets need images of the same size",
+                train_size.0, train_size.1, test_size.0, test_size.1
             ),
             Self::Image { source_name, error } => write!(f, "{source_name}: {error}"),
             Self::Target(error) => error.fmt(f),

@@ -600,12 +600,23 @@ pub fn load_idx_pair(
 /// and `t10k-labels-idx1-ubyte`, each either raw or with a `.gz` suffix (the layout of the MNIST
 /// distribution and of Fashion-MNIST). Labels must be below [`MNIST_CLASSES`].
 pub fn load_mnist_dir(dir: &Path) -> Result<(Dataset, Dataset), DataError> {
-    let pair = |prefix: &str| -> Result<Dataset, DataError> {
+    let pair = |prefix: &str| -> Result<(Dataset, std::path::PathBuf), DataError> {
         let images = find_either(dir, &format!("{prefix}-images-idx3-ubyte"))?;
         let labels = find_either(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
-        load_idx_pair(&images, &labels, MNIST_CLASSES)
+        Ok((load_idx_pair(&images, &labels, MNIST_CLASSES)?, images))
     };
-    Ok((pair("train")?, pair("t10k")?))
+    let (train, train_images) = pair("train")?;
+    let (test, test_images) = pair("t10k")?;
+    // One network reads both: a size mismatch is the files' fault, not the settings'.
+    if (train.rows, train.cols) != (test.rows, test.cols) {
+        return Err(DataError::SizeMismatch {
+            train: train_images.display().to_string(),
+            test: test_images.display().to_string(),
+            train_size: (train.rows, train.cols),
+            test_size: (test.rows, test.cols),
+        });
+    }
+    Ok((train, test))
 }
 
 /// The path of `name` or `name.gz` in `dir`, whichever exists (raw first).
@@ -724,6 +735,31 @@ mod tests {
         let absent = load_idx_pair(&dir.join("nope"), &dir.join("nope"), 10).unwrap_err();
         assert!(matches!(absent, DataError::Io { .. }));
         assert!(absent.to_string().contains("nope"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn train_and_test_images_of_different_sizes_are_refused_with_both_files() {
+        let dir = std::env::temp_dir().join(format!("fprinciple-idx-size-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (images, labels) = sample_pair();
+        let pixels: Vec<u8> = (0..18).collect();
+        let tall = idx_bytes(IMAGES_MAGIC, &[3, 3, 2], &pixels);
+        for (prefix, images) in [("train", &images), ("t10k", &tall)] {
+            std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+            std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), &labels).unwrap();
+        }
+        let err = load_mnist_dir(&dir).unwrap_err();
+        assert!(matches!(err, DataError::SizeMismatch { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("train-images-idx3-ubyte") && text.contains("2×3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t10k-images-idx3-ubyte") && text.contains("3×2"),
+            "{text}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

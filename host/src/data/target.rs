@@ -130,6 +130,16 @@ impl Target {
         xs.iter().map(|&x| self.eval(f64::from(x)) as f32).collect()
     }
 
+    /// The highest frequency among the terms that contribute (nonzero amplitude), or `None`
+    /// when none does: what a sampling grid must resolve.
+    pub fn highest_frequency(&self) -> Option<f64> {
+        self.terms
+            .iter()
+            .filter(|t| t.amplitude != 0.0)
+            .map(|t| t.frequency)
+            .max_by(f64::total_cmp)
+    }
+
     /// The distinct frequencies of the terms, ascending: where the spectral tracker looks.
     pub fn frequencies(&self) -> Vec<f64> {
         let mut ks: Vec<f64> = self.terms.iter().map(|t| t.frequency).collect();
@@ -459,6 +469,10 @@ mod tests {
         let expected = 3.0 * f64::sin(x) + 0.5 * f64::cos(4.0 * x);
         assert!((target.eval(x) - expected).abs() < 1e-12);
         assert_eq!(target.frequencies(), vec![1.0, 4.0]);
+        assert_eq!(target.highest_frequency(), Some(4.0));
+        let silent: Target = "sin(x) + 0*cos(9x)".parse().unwrap();
+        assert_eq!(silent.highest_frequency(), Some(1.0));
+        assert_eq!(Target::parse("0*sin(x)").unwrap().highest_frequency(), None);
         let ys = target.eval_grid(&[0.0, 0.7]);
         assert_eq!(ys.len(), 2);
         assert!((ys[0] - 0.5).abs() < 1e-6);

@@ -5,7 +5,8 @@
 //! Δ_F at each peak of the target's spectrum and the step at which each peak converged.
 
 use crate::data::target::{uniform_grid_f32, Endpoints, Target};
-use crate::network::{trainer, InitScale, Network, OptimizerConfig};
+use crate::experiments::memory::{self, Estimate};
+use crate::network::{trainer, training_threads, InitScale, Network, OptimizerConfig};
 use crate::plot;
 use crate::record::{FigureRef, RunStatus};
 use crate::report::{short, steps_text, widen, BoxError, Outcome};
@@ -314,6 +315,120 @@ impl ObservedRows {
     }
 }
 
+/// The target of a setting, or an error naming `--target`.
+fn parse_target(text: &str) -> Result<Target, FreqError> {
+    Target::preset_or_parse(text).map_err(|e| FreqError::Setting(format!("--target: {e}")))
+}
+
+/// The tracker of the peaks of the target's values `analysis_y` on the analysis grid. A target
+/// whose spectrum has no peak (zero, constant, vanishingly small, or a frequency the grid does
+/// not resolve) or more than [`MAX_PEAKS`] is refused with the flags that change it.
+fn target_tracker(
+    config: &FreqConfig,
+    analysis_y: &[f32],
+    scratch: &mut [f32],
+) -> Result<SpectralTracker<MAX_PEAKS>, FreqError> {
+    // Peaks can only lie below the Nyquist bin.
+    let search = PeakSearch {
+        max_bins: config.peaks.max_bins.min(config.analysis_points / 2),
+        ..config.peaks
+    };
+    let [a, b] = config.interval;
+    SpectralTracker::from_grid(analysis_y, scratch, &search, config.tracker).map_err(|e| match e {
+        fprinciple_core::Error::InvalidSetting(_) => FreqError::Setting(format!(
+            "--target: `{}` has no peak to track among the first {} DFT bins of the analysis \
+             grid on [{}, {}) (a zero, constant or vanishingly small target has none; the \
+             lowest frequency the grid resolves is 2π/(b − a) = {}): give it a term such as \
+             sin(x), or change --interval, --peak-bins or --peak-floor",
+            config.target,
+            search.max_bins,
+            short(a),
+            short(b),
+            short(2.0 * PI / (b - a))
+        )),
+        fprinciple_core::Error::CapacityExceeded => FreqError::Setting(format!(
+            "--target: `{}` has more than {MAX_PEAKS} peaks among the first {} DFT bins: \
+             lower --peak-bins or raise --peak-floor",
+            config.target, search.max_bins
+        )),
+        e => FreqError::Core(e),
+    })
+}
+
+/// Refuses an interval whose inputs single precision cannot hold: both ends must be finite
+/// `f32` values, and each grid of `grids` (`(flag, points)`) must keep its neighbouring points
+/// distinct there.
+pub fn check_interval([a, b]: [f64; 2], grids: &[(&str, usize)]) -> Result<(), FreqError> {
+    let fits = |v: f64| v.is_finite() && v.abs() <= f64::from(f32::MAX);
+    if !(fits(a) && fits(b) && a < b) {
+        return Err(FreqError::Setting(format!(
+            "--interval: need a < b, both finite in single precision (|x| ≤ 3.4e38), got [{}, {}]",
+            short(a),
+            short(b)
+        )));
+    }
+    // Neighbouring f32 values near the ends of the interval are this far apart.
+    let resolution = a.abs().max(b.abs()) * f64::from(f32::EPSILON);
+    let most = ((b - a) / resolution).floor();
+    for &(flag, points) in grids {
+        if points as f64 > most {
+            return Err(FreqError::Setting(format!(
+                "{flag}: {points} points on [{}, {}] would lie closer together than single \
+                 precision resolves there, so neighbouring inputs would be equal: use at most \
+                 {most:.0} points, or widen --interval",
+                short(a),
+                short(b)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Largest analysis grid (`--analysis-points`).
+pub const MAX_ANALYSIS_POINTS: usize = 4096;
+
+/// Refuses a target whose highest frequency lies at or above the Nyquist limit of the
+/// `points`-point analysis grid on `[a, b)` (DFT bin `k (b − a) / 2π` ≥ `points / 2`): it would
+/// alias to a lower frequency and every spectral measure would be wrong. `points_flag` names
+/// the flag that sets `points`, if there is one.
+pub fn check_resolved(
+    target: &Target,
+    text: &str,
+    [a, b]: [f64; 2],
+    points: usize,
+    points_flag: Option<&str>,
+) -> Result<(), FreqError> {
+    let Some(k) = target.highest_frequency() else {
+        return Ok(());
+    };
+    let bin = k * (b - a) / (2.0 * PI);
+    let nyquist = points as f64 / 2.0;
+    if bin < nyquist {
+        return Ok(());
+    }
+    let enough = (3..=MAX_ANALYSIS_POINTS.trailing_zeros())
+        .map(|e| 1usize << e)
+        .find(|&n| bin < n as f64 / 2.0);
+    let remedy = match (points_flag, enough) {
+        (Some(flag), Some(n)) => {
+            format!("raise {flag} to {n} or more, lower the frequency or narrow --interval")
+        }
+        (Some(flag), None) => format!(
+            "lower the frequency or narrow --interval ({flag} goes up to {MAX_ANALYSIS_POINTS})"
+        ),
+        (None, _) => "lower the frequency or narrow --interval".into(),
+    };
+    let flag_note = points_flag.map_or_else(String::new, |f| format!(" ({f})"));
+    Err(FreqError::Setting(format!(
+        "--target: `{text}` has frequency {k}, at DFT bin {} of the {points}-point analysis \
+         grid{flag_note} on [{}, {}): at or above its Nyquist limit (bin {nyquist}) it would \
+         alias to a lower frequency; {remedy}",
+        short(bin),
+        short(a),
+        short(b)
+    )))
+}
+
 /// Steps at which to keep the network's outputs: 0, then roughly log-spaced to the last step.
 fn snapshot_steps(steps: usize) -> Vec<usize> {
     let mut out = vec![0];
@@ -333,8 +448,7 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
     stop: &dyn Fn() -> bool,
 ) -> Result<FreqResult, FreqError> {
-    let target = Target::preset_or_parse(&config.target)
-        .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
+    let target = parse_target(&config.target)?;
     let [a, b] = config.interval;
     if config.observe_every == 0 {
         return Err(FreqError::Setting(
@@ -353,13 +467,7 @@ pub fn run(
 
     let n = config.analysis_points;
     let mut scratch = vec![0.0f32; n];
-    // Peaks can only lie below the Nyquist bin.
-    let search = PeakSearch {
-        max_bins: config.peaks.max_bins.min(n / 2),
-        ..config.peaks
-    };
-    let mut tracker: SpectralTracker<MAX_PEAKS> =
-        SpectralTracker::from_grid(&analysis_y, &mut scratch, &search, config.tracker)?;
+    let mut tracker = target_tracker(config, &analysis_y, &mut scratch)?;
     let peak_bins: Vec<usize> = tracker.peaks().iter().map(|p| p.bin).collect();
     let target_spectrum = magnitude_spectrum(&analysis_y)?;
 
@@ -518,6 +626,16 @@ pub fn magnitude_spectrum(values: &[f32]) -> Result<Vec<f32>, FreqError> {
         .collect())
 }
 
+/// Why a run stopped, in words, for summaries.
+fn stop_text(stop: StopReason) -> &'static str {
+    match stop {
+        StopReason::Steps => "every step done",
+        StopReason::StopLoss => "reached --stop-loss",
+        StopReason::Diverged => "diverged",
+        StopReason::Interrupted => "interrupted",
+    }
+}
+
 /// The error measure's name, for summaries.
 pub fn measure_name(measure: ErrorMeasure) -> &'static str {
     match measure {
@@ -545,6 +663,135 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
     csv.finish()?;
 
     let mut figures = Vec::new();
+    // A run that diverged at its first step has no observation and no snapshot to draw.
+    if !result.observations.is_empty() {
+        observation_figures(result, dir, &labels, &mut figures)?;
+    }
+    if !result.snapshots.is_empty() {
+        snapshot_figure(result, dir, &mut figures)?;
+    }
+
+    let bins: Vec<f64> = (0..result.target_spectrum.len())
+        .map(|k| k as f64)
+        .collect();
+    let ts: Vec<f64> = widen(&result.target_spectrum);
+    let os: Vec<f64> = widen(&result.output_spectrum);
+    let shown = bins.len().min(result.config.peaks.max_bins.max(8) * 2);
+    let peaks: Vec<f64> = result.peak_bins.iter().map(|&k| k as f64).collect();
+    plot::spectrum_chart(
+        &dir.file("spectrum"),
+        &plot::SpectrumChart {
+            title: "|DFT| of target and final output",
+            x_label: "frequency index k",
+            y_label: "|DFT|",
+            series: &[
+                plot::Series::new("target", &bins[..shown], &ts[..shown]),
+                plot::Series::new("output", &bins[..shown], &os[..shown]),
+            ],
+            peaks: &peaks,
+            marks_label: None,
+            log_y: false,
+        },
+    )?;
+    figures.push(FigureRef::new(
+        dir.file("spectrum.png"),
+        "Magnitude of the DFT (scaled by 1/N) on the analysis grid; the target's peaks are marked.",
+    ));
+
+    let status = match result.stop {
+        StopReason::Interrupted => RunStatus::Interrupted,
+        StopReason::Diverged => RunStatus::Diverged,
+        _ => RunStatus::Completed,
+    };
+    let ms_per_step = 1e3 * result.seconds / result.steps_run.max(1) as f64;
+    // An order needs two peaks (one peak is trivially "in order") and an observation.
+    let ordered = result.peak_bins.len() >= 2 && !result.observations.is_empty();
+    let order = ordered.then_some(result.low_to_high);
+    let order_so_far = ordered.then_some(result.low_to_high_so_far);
+    let lines = vec![
+        ("target".to_string(), result.config.target.clone()),
+        ("peaks (DFT bins)".into(), format!("{:?}", result.peak_bins)),
+        (
+            "convergence steps".into(),
+            steps_text(&result.convergence_steps),
+        ),
+        (
+            "low frequencies first".into(),
+            match order {
+                None if result.observations.is_empty() => "not determined (nothing observed)",
+                None => "not determined (needs two peaks)",
+                Some(true) => "yes",
+                Some(false) if result.low_to_high_so_far => {
+                    "so far (the higher peaks had not converged when the run ended)"
+                }
+                Some(false) => "no",
+            }
+            .into(),
+        ),
+        (
+            "steps run".into(),
+            format!("{} ({})", result.steps_run, stop_text(result.stop)),
+        ),
+        (
+            "final train MSE".into(),
+            short(f64::from(result.final_train_loss)),
+        ),
+        (
+            "final test MSE".into(),
+            result
+                .final_test_loss
+                .map_or("-".into(), |l| short(f64::from(l))),
+        ),
+        (
+            "time".into(),
+            format!(
+                "{:.2} s ({ms_per_step:.3} ms per step with observation)",
+                result.seconds
+            ),
+        ),
+    ];
+    let mut lines = lines;
+    if result.stop == StopReason::Diverged {
+        let mut why = format!(
+            "the loss became NaN or infinite at step {}: lower --learning-rate (now {}) or --sigma",
+            result.steps_run,
+            learning_rate(&result.config.optimizer)
+        );
+        if result.observations.is_empty() {
+            why.push_str(
+                "; at step 0, before any update, the initial network's outputs or the target \
+                 itself are too large: lower --sigma or the amplitude of --target",
+            );
+        }
+        lines.push(("diverged".into(), why));
+    }
+    let results = serde_json::json!({
+        "peak_bins": result.peak_bins,
+        "convergence_steps": result.convergence_steps,
+        "low_to_high": order,
+        "low_to_high_so_far": order_so_far,
+        "steps_run": result.steps_run,
+        "stop": result.stop,
+        "final_train_loss": result.final_train_loss,
+        "final_test_loss": result.final_test_loss,
+        "seconds": result.seconds,
+        "ms_per_step": ms_per_step,
+    });
+    Ok(Outcome {
+        status,
+        results,
+        lines,
+        figures,
+    })
+}
+
+/// The figures drawn from the observations: Δ_F as a heat map and as curves, and the losses.
+fn observation_figures(
+    result: &FreqResult,
+    dir: &crate::record::RunDir,
+    labels: &[String],
+    figures: &mut Vec<FigureRef>,
+) -> Result<(), BoxError> {
     let steps: Vec<f64> = result.observations.iter().map(|o| o.step as f64).collect();
     let rows: Vec<Vec<f64>> = (0..result.peak_bins.len())
         .map(|p| {
@@ -558,12 +805,12 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
     let title = format!("Δ_F per peak — {}", result.config.target);
     plot::heat_map(
         &dir.file("delta_heatmap"),
-        &plot::HeatMap::new(&title, &labels, &steps, &rows),
+        &plot::HeatMap::new(&title, labels, &steps, &rows),
     )?;
     figures.push(FigureRef::new(
         dir.file("delta_heatmap.png"),
         "Relative error Δ_F at each peak of the target's spectrum (rows, low frequency at the \
-         bottom) over training; red is converged (Δ_F ≤ 0.1), blue is far (Δ_F ≥ 1).",
+         bottom) over training; the darkest red is converged (Δ_F ≤ 0.1), lighter reds are on the way (up to about 0.5), blue is far (Δ_F ≥ 1).",
     ));
 
     let series: Vec<plot::Series<'_>> = labels
@@ -603,7 +850,15 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
         dir.file("loss.png"),
         "Training (and test) MSE.",
     ));
+    Ok(())
+}
 
+/// The target and the network's output at the kept steps.
+fn snapshot_figure(
+    result: &FreqResult,
+    dir: &crate::record::RunDir,
+    figures: &mut Vec<FigureRef>,
+) -> Result<(), BoxError> {
     let x: Vec<f64> = widen(&result.analysis_x);
     let target: Vec<f64> = widen(&result.analysis_y);
     let outputs: Vec<Vec<f64>> = result
@@ -644,108 +899,7 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
         "The network's output (blue) over the target (grey) at several steps: the coarse, \
          low-frequency shape appears first, the fast oscillations later.",
     ));
-
-    let bins: Vec<f64> = (0..result.target_spectrum.len())
-        .map(|k| k as f64)
-        .collect();
-    let ts: Vec<f64> = widen(&result.target_spectrum);
-    let os: Vec<f64> = widen(&result.output_spectrum);
-    let shown = bins.len().min(result.config.peaks.max_bins.max(8) * 2);
-    let peaks: Vec<f64> = result.peak_bins.iter().map(|&k| k as f64).collect();
-    plot::spectrum_chart(
-        &dir.file("spectrum"),
-        &plot::SpectrumChart {
-            title: "|DFT| of target and final output",
-            x_label: "frequency index k",
-            y_label: "|DFT|",
-            series: &[
-                plot::Series::new("target", &bins[..shown], &ts[..shown]),
-                plot::Series::new("output", &bins[..shown], &os[..shown]),
-            ],
-            peaks: &peaks,
-            log_y: false,
-        },
-    )?;
-    figures.push(FigureRef::new(
-        dir.file("spectrum.png"),
-        "Magnitude of the DFT (scaled by 1/N) on the analysis grid; the target's peaks are marked.",
-    ));
-
-    let status = match result.stop {
-        StopReason::Interrupted => RunStatus::Interrupted,
-        StopReason::Diverged => RunStatus::Diverged,
-        _ => RunStatus::Completed,
-    };
-    let ms_per_step = 1e3 * result.seconds / result.steps_run.max(1) as f64;
-    let lines = vec![
-        ("target".to_string(), result.config.target.clone()),
-        ("peaks (DFT bins)".into(), format!("{:?}", result.peak_bins)),
-        (
-            "convergence steps".into(),
-            steps_text(&result.convergence_steps),
-        ),
-        (
-            "low frequencies first".into(),
-            if result.low_to_high {
-                "yes"
-            } else if result.low_to_high_so_far {
-                "so far (the higher peaks had not converged when the run ended)"
-            } else {
-                "no"
-            }
-            .into(),
-        ),
-        (
-            "steps run".into(),
-            format!("{} ({:?})", result.steps_run, result.stop),
-        ),
-        (
-            "final train MSE".into(),
-            short(f64::from(result.final_train_loss)),
-        ),
-        (
-            "final test MSE".into(),
-            result
-                .final_test_loss
-                .map_or("-".into(), |l| short(f64::from(l))),
-        ),
-        (
-            "time".into(),
-            format!(
-                "{:.2} s ({ms_per_step:.3} ms per step with observation)",
-                result.seconds
-            ),
-        ),
-    ];
-    let mut lines = lines;
-    if result.stop == StopReason::Diverged {
-        lines.push((
-            "diverged".into(),
-            format!(
-                "the loss became NaN or infinite at step {}: lower --learning-rate (now {}) or --sigma",
-                result.steps_run,
-                crate::experiments::freq_order::learning_rate(&result.config.optimizer)
-            ),
-        ));
-    }
-    let results = serde_json::json!({
-        "peak_bins": result.peak_bins,
-        "convergence_steps": result.convergence_steps,
-        "low_to_high": result.low_to_high,
-        "low_to_high_so_far": result.low_to_high_so_far,
-        "steps_run": result.steps_run,
-        "stop": result.stop,
-        "final_train_loss": result.final_train_loss,
-        "final_test_loss": result.final_test_loss,
-        "seconds": result.seconds,
-        "ms_per_step": ms_per_step,
-    });
-    Ok(Outcome {
-        status,
-        results,
-        lines,
-        figures,
-    })
+    Ok(())
 }
 
 impl FreqConfig {
@@ -753,12 +907,15 @@ impl FreqConfig {
     /// valid range.
     pub fn validate(&self) -> Result<(), FreqError> {
         let bad = |m: String| Err(FreqError::Setting(m));
-        Target::preset_or_parse(&self.target)
-            .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
-        let [a, b] = self.interval;
-        if !(a.is_finite() && b.is_finite() && a < b) {
-            return bad(format!("--interval: need finite a < b, got [{a}, {b}]"));
-        }
+        let target = parse_target(&self.target)?;
+        check_interval(
+            self.interval,
+            &[
+                ("--train-points", self.train_points),
+                ("--test-points", self.test_points),
+                ("--analysis-points", self.analysis_points),
+            ],
+        )?;
         validate_widths(&self.widths, 1, 1)?;
         validate_init(&self.init, &self.widths)?;
         validate_optimizer(&self.optimizer)?;
@@ -769,9 +926,9 @@ impl FreqConfig {
             ));
         }
         let n = self.analysis_points;
-        if !(n.is_power_of_two() && (8..=4096).contains(&n)) {
+        if !(n.is_power_of_two() && (8..=MAX_ANALYSIS_POINTS).contains(&n)) {
             return bad(format!(
-                "--analysis-points: need a power of two from 8 to 4096, got {n}"
+                "--analysis-points: need a power of two from 8 to {MAX_ANALYSIS_POINTS}, got {n}"
             ));
         }
         if self.steps == 0 || self.steps > u32::MAX as usize {
@@ -783,6 +940,16 @@ impl FreqConfig {
         }
         if self.observe_every == 0 {
             return bad("--observe-every: need at least 1, got 0".into());
+        }
+        if self.observe_every > self.steps {
+            return bad(format!(
+                "--observe-every: need 1 to --steps ({}), got {}: nothing would be observed \
+                 between the first and the last step",
+                self.steps, self.observe_every
+            ));
+        }
+        if self.test_every == 0 {
+            return bad("--test-every: need at least 1, got 0".into());
         }
         if let Some(l) = self.stop_loss {
             if !(l.is_finite() && l > 0.0) {
@@ -811,9 +978,55 @@ impl FreqConfig {
         if rule.consecutive == 0 {
             return bad("--consecutive: need at least 1, got 0".into());
         }
+        // The target against the analysis grid, as the run will see it.
+        check_resolved(
+            &target,
+            &self.target,
+            self.interval,
+            n,
+            Some("--analysis-points"),
+        )?;
+        let [a, b] = self.interval;
+        let analysis_y = target.eval_grid(&uniform_grid_f32(a, b, n, Endpoints::Exclude));
+        target_tracker(self, &analysis_y, &mut vec![0.0; n])?;
         Ok(())
     }
+
+    /// The memory this run needs at its peak (see [`memory`]): the network, every row an
+    /// observation evaluates (training, analysis and test points), the grids, and one record
+    /// per observation.
+    pub fn memory_estimate(&self) -> Estimate {
+        let rows = self
+            .train_points
+            .saturating_add(self.test_points)
+            .saturating_add(self.analysis_points);
+        let observations = self.steps / self.observe_every.max(1) + 2;
+        let mut estimate = Estimate::new();
+        estimate
+            .network(&self.widths, &self.optimizer, 0, "--widths")
+            .rows(
+                &self.widths,
+                rows,
+                training_threads(),
+                "--train-points, --test-points, --analysis-points and --widths",
+            )
+            .add(
+                format!("the grids of {rows} points"),
+                "--train-points, --test-points and --analysis-points",
+                rows as f64 * 8.0 * memory::F32,
+            )
+            .add(
+                format!("the records of {observations} observations"),
+                "--steps and --observe-every",
+                observations as f64 * OBSERVATION_BYTES,
+            );
+        estimate
+    }
 }
+
+/// Bytes one observation takes: its record with Δ_F of up to [`MAX_PEAKS`] peaks, and its
+/// row of `metrics.csv`, held as text until the file is written.
+const OBSERVATION_BYTES: f64 = 600.0;
 
 /// Checks network widths: at least two, none zero, the given input and output widths.
 pub fn validate_widths(widths: &[usize], input: usize, output: usize) -> Result<(), FreqError> {

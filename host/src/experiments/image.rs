@@ -52,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{CheckpointError, Control, OptimizerState, RunDriver, RunEnd};
 use crate::data::image::{embedded_camera_downsampled, load_downsampled, GrayImage};
 use crate::data::DataError;
+use crate::experiments::memory::{self, Estimate};
 use crate::network::{AnyOptimizer, InitScale, Network, OptimizerConfig};
 use crate::parallel::ParallelTrainer;
 
@@ -71,6 +72,18 @@ pub enum Split {
     Checkerboard,
     /// This fraction of the pixels, drawn at random with the run's seed, trains.
     RandomFraction(f32),
+}
+
+/// The command-line spelling (`even-columns`, `checkerboard`, `random:F`), for messages,
+/// summaries and figure legends.
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Split::EvenColumns => write!(f, "even-columns"),
+            Split::Checkerboard => write!(f, "checkerboard"),
+            Split::RandomFraction(fraction) => write!(f, "random:{fraction}"),
+        }
+    }
 }
 
 impl Split {
@@ -104,7 +117,7 @@ impl Split {
         let train = mask.iter().filter(|&&m| m).count();
         if train == 0 || train == cells {
             return Err(invalid(format!(
-                "--split: {self:?} of a {size}×{size} image leaves {train} of {cells} pixels for \
+                "--split: {self} of a {size}×{size} image leaves {train} of {cells} pixels for \
                  training: both the training and the test set need at least one pixel"
             )));
         }
@@ -224,6 +237,14 @@ impl ImageConfig {
                 self.sigmas
             ));
         }
+        // The summary compares the first (small) σ with the last (large), and each σ names
+        // its own figure.
+        if self.sigmas.windows(2).any(|p| p[0] >= p[1]) {
+            return bad(format!(
+                "--sigmas: list the σ values small first (increasing), each once, got {:?}",
+                self.sigmas
+            ));
+        }
         if let Split::RandomFraction(f) = self.split {
             if !(f > 0.0 && f < 1.0) {
                 return bad(format!(
@@ -255,6 +276,13 @@ impl ImageConfig {
         if self.observe_every == 0 {
             return bad("--observe-every: need at least 1, got 0".into());
         }
+        if self.observe_every > self.steps {
+            return bad(format!(
+                "--observe-every: need 1 to --steps ({}), got {}: nothing would be observed \
+                 between the first and the last step",
+                self.steps, self.observe_every
+            ));
+        }
         if !(self.match_loss.is_finite() && self.match_loss > 0.0) {
             return bad(format!(
                 "--match-loss: need a finite value > 0, got {}",
@@ -262,6 +290,41 @@ impl ImageConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl ImageConfig {
+    /// The memory the run needs at its peak (see [`memory`]): the network with its
+    /// checkpoint copies, every pixel evaluated at once, the image's grids and spectra, and
+    /// what each σ records (every step's loss, every observation, the snapshots), which a
+    /// checkpoint copies and encodes again.
+    pub fn memory_estimate(&self) -> Estimate {
+        let cells = (self.size as f64) * (self.size as f64);
+        let sigmas = self.sigmas.len() as f64;
+        let steps = f64::from(self.steps);
+        let observations = steps / f64::from(self.observe_every.max(1)) + 2.0;
+        let snapshots = self.snapshot_steps.len() as f64 + 1.0;
+        let per_sigma = steps + observations * (3.0 + self.bands as f64) + snapshots * cells;
+        let mut estimate = Estimate::new();
+        estimate
+            .network(&self.widths(), &self.optimizer, 2, "--hidden")
+            .rows(
+                &self.widths(),
+                self.size.saturating_mul(self.size),
+                crate::network::training_threads(),
+                "--size and --hidden",
+            )
+            .add(
+                "the pixels' inputs, targets, outputs and spectra",
+                "--size",
+                cells * 12.0 * memory::F32,
+            )
+            .add(
+                "the records of every σ, with their checkpoint copies",
+                "--steps, --observe-every, --size and --sigmas",
+                3.0 * sigmas * per_sigma * memory::F32,
+            );
+        estimate
     }
 }
 
@@ -1195,7 +1258,7 @@ pub fn save(
 
     let size = result.size;
     let mut figures = Vec::new();
-    let split_name = format!("{:?}", result.config.split);
+    let split_name = result.config.split.to_string();
     plot::image_with_mask(
         &dir.file("image_and_split"),
         &plot::MaskedImage {
@@ -1420,6 +1483,9 @@ mod tests {
 
     #[test]
     fn split_masks() {
+        // Summaries and legends spell a split as the command line does.
+        assert_eq!(Split::EvenColumns.to_string(), "even-columns");
+        assert_eq!(Split::RandomFraction(0.25).to_string(), "random:0.25");
         let even = Split::EvenColumns.mask(4, 0).unwrap();
         let expected: Vec<bool> = (0..16).map(|i| i % 2 == 0).collect();
         assert_eq!(even, expected);
@@ -1483,6 +1549,14 @@ mod tests {
             },
             ImageConfig {
                 match_loss: 0.0,
+                ..ImageConfig::quick()
+            },
+            ImageConfig {
+                sigmas: vec![0.5, 0.1],
+                ..ImageConfig::quick()
+            },
+            ImageConfig {
+                observe_every: 1001,
                 ..ImageConfig::quick()
             },
         ];

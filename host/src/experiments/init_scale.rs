@@ -3,9 +3,11 @@
 //! oscillates between them.
 
 use crate::data::target::{uniform_grid_f32, Endpoints, Target};
-use crate::experiments::freq_order::{magnitude_spectrum, FreqError};
+use crate::experiments::freq_order::{self, magnitude_spectrum, FreqError};
+use crate::experiments::memory::{self, Estimate};
+use crate::experiments::{trend, trend_text};
 use crate::network::InitScale;
-use crate::network::{trainer, Network, OptimizerConfig};
+use crate::network::{trainer, training_threads, Network, OptimizerConfig};
 use crate::plot;
 use crate::record::{FigureRef, RunDir, RunStatus};
 use crate::report::{short, widen, BoxError, Outcome};
@@ -102,12 +104,24 @@ impl InitConfig {
     /// Checks every setting before training, with a message that names the flag.
     pub fn validate(&self) -> Result<(), FreqError> {
         let bad = |m: String| Err(FreqError::Setting(m));
-        Target::preset_or_parse(&self.target)
+        let target = Target::preset_or_parse(&self.target)
             .map_err(|e| FreqError::Setting(format!("--target: {e}")))?;
-        let [a, b] = self.interval;
-        if !(a.is_finite() && b.is_finite() && a < b) {
-            return bad(format!("--interval: need finite a < b, got [{a}, {b}]"));
-        }
+        freq_order::check_interval(
+            self.interval,
+            &[
+                ("--train-points", self.train_points),
+                ("--test-points", self.test_points),
+                ("the analysis grid", self.analysis_points),
+            ],
+        )?;
+        // The high-frequency share is measured on the analysis grid: it must resolve the target.
+        freq_order::check_resolved(
+            &target,
+            &self.target,
+            self.interval,
+            self.analysis_points,
+            None,
+        )?;
         crate::experiments::freq_order::validate_widths(&self.widths, 1, 1)?;
         crate::experiments::freq_order::validate_optimizer(&self.optimizer)?;
         if self.sigmas.is_empty() {
@@ -118,6 +132,13 @@ impl InitConfig {
                 .map_err(|_| {
                     FreqError::Setting(format!("--sigmas: every σ must be finite and > 0, got {s}"))
                 })?;
+        }
+        // The verdict compares the σ in order, and each σ is one point of the curves.
+        if self.sigmas.windows(2).any(|p| p[0] >= p[1]) {
+            return bad(format!(
+                "--sigmas: list the σ values in increasing order, each once, got {:?}",
+                self.sigmas
+            ));
         }
         if self.seeds.is_empty() {
             return bad("--seeds: need at least one seed".into());
@@ -132,6 +153,38 @@ impl InitConfig {
             return bad("--steps: need at least 1, got 0".into());
         }
         Ok(())
+    }
+
+    /// The memory the sweep needs at its peak (see [`memory`]): one network at a time, the
+    /// largest set of points it evaluates at once, and what every run keeps.
+    pub fn memory_estimate(&self) -> Estimate {
+        let runs = (self.sigmas.len() as f64) * (self.seeds.len() as f64);
+        let rows = self
+            .train_points
+            .max(self.test_points)
+            .max(self.analysis_points);
+        let points = self.train_points as f64 + self.test_points as f64;
+        let mut estimate = Estimate::new();
+        estimate
+            .network(&self.widths, &self.optimizer, 0, "--widths")
+            .rows(
+                &self.widths,
+                rows,
+                training_threads(),
+                "--train-points, --test-points and --widths",
+            )
+            .add(
+                "the grids and each run's output on the test points",
+                "--train-points, --test-points, --sigmas and --seeds",
+                (4.0 * points + runs * self.test_points as f64) * memory::F32,
+            )
+            .add(
+                "the loss records of every run",
+                "--steps, --sigmas and --seeds",
+                // The last 5% of the losses, and one point of the curve per 100 steps.
+                (self.steps as f64 / 20.0 + self.steps as f64 / 100.0 * 4.0) * memory::F32,
+            );
+        estimate
     }
 
     fn layers(&self, sigma: f32) -> Vec<LayerInit> {
@@ -473,7 +526,16 @@ pub fn save(result: &InitResult, dir: &RunDir) -> Result<Outcome, BoxError> {
     }
 
     let means = result.mean_test_mse();
-    let increasing = means.windows(2).all(|p| p[1].1 > p[0].1);
+    // Only the σ whose every seed finished count towards the trend (an interrupted sweep
+    // leaves the last σ with fewer seeds).
+    let complete: Vec<f64> = means
+        .iter()
+        .filter(|(sigma, _)| {
+            result.runs.iter().filter(|r| r.sigma == *sigma).count() == result.config.seeds.len()
+        })
+        .map(|m| m.1)
+        .collect();
+    let increasing = trend(&complete, |a, b| b > a);
     let mut lines = vec![
         ("target".to_string(), result.config.target.clone()),
         (
@@ -496,13 +558,11 @@ pub fn save(result: &InitResult, dir: &RunDir) -> Result<Outcome, BoxError> {
             ),
         ));
     }
-    lines.push((
-        "test MSE grows with σ".into(),
-        if increasing { "yes" } else { "no" }.into(),
-    ));
+    lines.push(("test MSE grows with σ".into(), trend_text(increasing, "σ")));
     let results = serde_json::json!({
         "test_mse_grows_with_sigma": increasing,
-        "sigmas": result.config.sigmas,
+        // The σ that have results (fewer than the settings' when interrupted).
+        "sigmas": means.iter().map(|m| m.0).collect::<Vec<_>>(),
         "mean_test_mse": means.iter().map(|m| m.1).collect::<Vec<_>>(),
         "runs": result.runs.iter().map(|r| serde_json::json!({
             "sigma": r.sigma, "seed": r.seed, "train_mse": r.train_mse,

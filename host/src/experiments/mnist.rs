@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{CheckpointError, Control, Fingerprint, OptimizerState, RunDriver, RunEnd};
 use crate::data::idx::Dataset;
+use crate::experiments::memory::{self, Estimate};
 use crate::network::{self, HostTrainer, InitScale, Network, OptimizerConfig};
 
 /// Most peaks followed along `p₁`: the strongest ones are kept when the label spectrum has more.
@@ -150,6 +151,13 @@ impl MnistConfig {
                 self.gains
             ));
         }
+        // The verdict compares the gains in order, and each gain names its own figure.
+        if self.gains.windows(2).any(|p| p[0] >= p[1]) {
+            return bad(format!(
+                "--gains: list the gains in increasing order, each once, got {:?}",
+                self.gains
+            ));
+        }
         if self.epochs == 0 || self.epochs > u32::MAX as usize {
             return bad(format!(
                 "--epochs: need 1 to {}, got {}",
@@ -172,6 +180,54 @@ impl MnistConfig {
             .map_err(|e| MnistError::InvalidConfig(e.to_string()))?;
         self.projection.validate(self.classes())?;
         self.filtering.validate()
+    }
+
+    /// The memory the run needs at its peak with `train` training and `test` test samples
+    /// (see [`memory`]; the data themselves are already loaded): the network with its
+    /// checkpoint copies, the whole training set evaluated at once, the one-hot targets and
+    /// outputs, the filter's distances and the records of every epoch.
+    pub fn memory_estimate(&self, train: usize, test: usize) -> Estimate {
+        let train = self.train_samples.map_or(train, |n| n.min(train));
+        let test = self.test_samples.map_or(test, |n| n.min(test));
+        let classes = self.classes() as f64;
+        let subsample = self.filtering.subsample.min(train) as f64;
+        let cached = subsample * subsample * memory::F32;
+        let distances = if cached <= self.filtering.cache_limit_bytes as f64 {
+            cached
+        } else {
+            BLOCK_ROWS as f64 * subsample * memory::F32
+        };
+        let records = self.gains.len() as f64
+            * (self.epochs as f64 + 1.0)
+            * (self.projection.frequencies as f64 + MAX_PEAKS as f64 + 16.0);
+        let mut estimate = Estimate::new();
+        estimate
+            .network(&self.widths, &self.optimizer, 2, "--widths")
+            .rows(
+                &self.widths,
+                train.max(test).max(self.batch_size.min(train)),
+                network::training_threads(),
+                "--train-samples, --test-samples and --widths",
+            )
+            .add(
+                "the targets and outputs of every sample",
+                "--train-samples, --test-samples and --widths",
+                (4.0 * train as f64 + 2.0 * test as f64) * classes * memory::F32,
+            )
+            .add(
+                "the Gaussian filter's distances and points",
+                "the filter's subsample (--train-samples)",
+                distances
+                    + subsample
+                        * (self.widths.first().copied().unwrap_or(0) as f64 + 4.0 * classes)
+                        * memory::F32,
+            )
+            .add(
+                "the records of every epoch, with their checkpoint copies",
+                "--epochs and --gains",
+                3.0 * records * memory::F32,
+            );
+        estimate
     }
 
     /// Number of classes: the output width.
@@ -354,6 +410,8 @@ pub enum MnistError {
     },
     /// No δ puts the target share of `‖y‖²` in the low part.
     DeltaSearch {
+        /// Training samples filtered.
+        samples: usize,
         /// The share aimed at.
         target: f32,
         /// The share at the smallest δ tried.
@@ -373,13 +431,16 @@ impl fmt::Display for MnistError {
             MnistError::Core { during, error } => write!(f, "{during}: {error}"),
             MnistError::Checkpoint(e) => write!(f, "{e}"),
             MnistError::DeltaSearch {
+                samples,
                 target,
                 at_smallest,
                 at_largest,
             } => write!(
                 f,
-                "no kernel width δ gives a low-frequency share of {target}: the share runs \
-                 from {at_smallest} to {at_largest} over the δ tried"
+                "--train-samples: no kernel width δ gives a low-frequency share of {target} on \
+                 the {samples} training samples filtered: the share runs from {at_smallest} to \
+                 {at_largest} over the δ tried; use more training samples, with labels of \
+                 several classes"
             ),
         }
     }
@@ -662,11 +723,68 @@ pub fn run_controlled(
     progress: &mut dyn FnMut(ProgressEvent),
     control: Control<'_, MnistState>,
 ) -> Result<MnistResult, MnistError> {
+    let prepared = prepare(config, train, test)?;
+    run_prepared(config, train, test, prepared, progress, control)
+}
+
+/// What every gain is measured against — `p₁`, the label spectrum and its peaks, the Gaussian
+/// filter and its δ — computed from the training set before any training.
+///
+/// [`prepare`] makes it on its own so that a caller can refuse data it cannot be made from
+/// (too few samples, no variance, no usable δ) before it writes anything, and then train with
+/// it ([`run_prepared`]) without computing it twice.
+pub struct Prepared {
+    analysis: Analysis,
+    /// The settings and the training samples it was made from.
+    made_from: (String, u64),
+    seconds: f64,
+}
+
+/// Validates `config` against the data as [`run`] does (a sample limit above the data's size
+/// uses them all; [`check_data`] is stricter) and computes what the run measures against (see
+/// [`Prepared`]). Errors name the flag to change.
+pub fn prepare(
+    config: &MnistConfig,
+    train: &Dataset,
+    test: &Dataset,
+) -> Result<Prepared, MnistError> {
+    let started = Instant::now();
+    config.validate()?;
+    let train = Split::new("training", train, config.train_samples, config)?;
+    Split::new("test", test, config.test_samples, config)?;
+    let analysis = Analysis::prepare(config, &train).map_err(|e| match e {
+        MnistError::InvalidData(why) => MnistError::InvalidData(format!(
+            "{why} (on the {} training samples used: check --data and --train-samples)",
+            train.len
+        )),
+        e => e,
+    })?;
+    Ok(Prepared {
+        analysis,
+        made_from: (settings_key(config)?, training_fingerprint(&train)),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// [`run_controlled`] with the analysis [`prepare`] made from the same settings and data.
+pub fn run_prepared(
+    config: &MnistConfig,
+    train: &Dataset,
+    test: &Dataset,
+    prepared: Prepared,
+    progress: &mut dyn FnMut(ProgressEvent),
+    control: Control<'_, MnistState>,
+) -> Result<MnistResult, MnistError> {
     let started = Instant::now();
     config.validate()?;
     let train = Split::new("training", train, config.train_samples, config)?;
     let test = Split::new("test", test, config.test_samples, config)?;
     let settings = settings_key(config)?;
+    if prepared.made_from != (settings.clone(), training_fingerprint(&train)) {
+        return Err(MnistError::InvalidConfig(
+            "the prepared analysis belongs to other settings or other training data".into(),
+        ));
+    }
     let data = fingerprint(&train, &test);
     let Control {
         stop,
@@ -681,8 +799,9 @@ pub fn run_controlled(
         }
         None => (Vec::new(), None, 0.0),
     };
-    let analysis = Analysis::prepare(config, &train)?;
-    let prepare_seconds = started.elapsed().as_secs_f64();
+    let analysis = prepared.analysis;
+    let prepare_seconds = prepared.seconds;
+    let earlier_seconds = earlier_seconds + prepare_seconds;
     progress(ProgressEvent::Prepared {
         total_epochs: config.epochs * config.gains.len(),
         delta: analysis.filtering.delta,
@@ -769,11 +888,47 @@ fn fingerprint(train: &Split<'_>, test: &Split<'_>) -> u64 {
         .value()
 }
 
-/// Checks that the data fit the settings (input width, labels below the output width, at
-/// least one sample), with a message that names the flag: what [`run`] checks first, for a
-/// caller that wants to refuse bad settings before it starts anything.
+/// A fingerprint of the training samples a run uses (what its analysis is made from).
+fn training_fingerprint(train: &Split<'_>) -> u64 {
+    Fingerprint::default()
+        .floats(train.inputs)
+        .bytes(train.labels)
+        .value()
+}
+
+/// Checks that the data fit the settings (the same image size in both sets, the input width,
+/// labels below the output width, enough samples for `--train-samples` and `--test-samples`),
+/// with a message that names the flag: what [`run`] checks first, for a caller that wants to
+/// refuse bad settings before it starts anything.
 pub fn check_data(config: &MnistConfig, train: &Dataset, test: &Dataset) -> Result<(), MnistError> {
     config.validate()?;
+    if (train.rows(), train.cols()) != (test.rows(), test.cols()) {
+        return Err(MnistError::InvalidData(format!(
+            "the training images are {}×{} but the test images {}×{}: both sets need images of \
+             the same size",
+            train.rows(),
+            train.cols(),
+            test.rows(),
+            test.cols()
+        )));
+    }
+    for (flag, name, data, limit) in [
+        ("--train-samples", "training", train, config.train_samples),
+        ("--test-samples", "test", test, config.test_samples),
+    ] {
+        if let Some(n) = limit.filter(|&n| n > data.len()) {
+            return Err(MnistError::InvalidConfig(format!(
+                "{flag}: need 1 to the {} samples of the {name} set, got {n}",
+                data.len()
+            )));
+        }
+    }
+    if train.len() < 2 {
+        return Err(MnistError::InvalidData(format!(
+            "the training set has {} sample(s): the Gaussian filter compares at least 2",
+            train.len()
+        )));
+    }
     Split::new("training", train, config.train_samples, config)?;
     Split::new("test", test, config.test_samples, config)?;
     Ok(())
@@ -1678,6 +1833,7 @@ pub fn search_delta(
         return Ok(trail);
     }
     Err(MnistError::DeltaSearch {
+        samples: distances.len(),
         target: target_share,
         at_smallest: extremes.0,
         at_largest: extremes.1,
@@ -1892,6 +2048,18 @@ impl MnistState {
     }
 }
 
+/// How the tracked frequencies were chosen, in words, for captions.
+fn selection_text(selection: PeakSelection) -> &'static str {
+    match selection {
+        PeakSelection::LocalMaxima => "the peaks of the label spectrum above the noise",
+        PeakSelection::AboveNoise => {
+            "not peaks: the label spectrum has no local maximum above the noise, so evenly \
+             spaced frequencies where it is above the noise are tracked instead"
+        }
+        PeakSelection::None => "none: nothing of the label spectrum rises above the noise",
+    }
+}
+
 /// Writes `metrics.csv` (one row per gain and epoch) and the figures into `dir`.
 pub fn save(
     result: &MnistResult,
@@ -2014,6 +2182,10 @@ pub fn save(
                     plot::Series::new("noise floor", &freqs, &noise),
                 ],
                 peaks: &peak_freqs,
+                marks_label: match p.selection {
+                    PeakSelection::LocalMaxima => None,
+                    PeakSelection::AboveNoise | PeakSelection::None => Some("tracked frequencies"),
+                },
                 log_y: true,
             },
         )?;
@@ -2021,10 +2193,10 @@ pub fn save(
             dir.file("projection_spectrum.png"),
             format!(
                 "|ŷ(k)| of the label component {} along p₁ (which carries {:.1}% of the input \
-                 variance), with the tracked frequencies marked (selection: {:?}).",
+                 variance), with the tracked frequencies marked in red: {}.",
                 p.component,
                 100.0 * p.variance_share,
-                p.selection
+                selection_text(p.selection)
             ),
         ));
     }
@@ -2107,10 +2279,18 @@ pub fn save(
             ),
         ));
     }
-    let falling = table.windows(2).all(|w| w[1].2 < w[0].2);
+    // Only gains trained to the end count towards the trend (an interrupted run leaves the
+    // last one partial).
+    let finished: Vec<f64> = result
+        .runs
+        .iter()
+        .filter(|r| r.epochs.len() == result.config.epochs + 1)
+        .map(|r| f64::from(r.final_test_accuracy))
+        .collect();
+    let falling = crate::experiments::trend(&finished, |a, b| b < a);
     lines.push((
         "test accuracy falls as g grows".into(),
-        if falling { "yes" } else { "no" }.into(),
+        crate::experiments::trend_text(falling, "gains"),
     ));
     let results = serde_json::json!({
         "epochs_run": result.runs.iter().map(|r| r.epochs.len().saturating_sub(1)).collect::<Vec<_>>(),

@@ -1,6 +1,23 @@
-//! One module per experiment of the paper.
+//! One module per experiment of the paper, and what they share: the memory estimate that
+//! refuses a run too large for the machine before it starts.
 
 pub mod freq_order;
 pub mod image;
 pub mod init_scale;
+pub mod memory;
 pub mod mnist;
+
+/// A trend over a sweep (test error growing with σ, accuracy falling with the gain): `None`
+/// with fewer than two points, where there is no trend to speak of.
+pub fn trend(values: &[f64], holds: impl Fn(f64, f64) -> bool) -> Option<bool> {
+    (values.len() >= 2).then(|| values.windows(2).all(|p| holds(p[0], p[1])))
+}
+
+/// A trend for the summary: "yes", "no", or "not determined (needs two `what`)".
+pub fn trend_text(trend: Option<bool>, what: &str) -> String {
+    match trend {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => format!("not determined (needs two {what})"),
+    }
+}

@@ -2,15 +2,16 @@
 //!
 //! Every function takes a `path_stem` and writes `stem.png` and `stem.svg` (atomically, see
 //! [`crate::record::write_atomic`]), returning both paths. Figures have a title, labelled axes and
-//! a legend where more than one thing is drawn. Text uses an embedded font (DejaVu Sans), so
-//! nothing depends on the fonts installed on the machine.
+//! a legend where more than one thing is drawn, in the first corner where it hides no data (else
+//! beside the plot). Log axes get at least three labels, however narrow. Text uses an embedded
+//! font (DejaVu Sans), so nothing depends on the fonts installed on the machine.
 //!
 //! The functions are generic (slices and labels), not tied to an experiment:
 //!
 //! | function | figure |
 //! |---|---|
 //! | [`line_chart`] | named (x, y) series, optional log axes: loss, Δ_F per peak, test MSE vs σ |
-//! | [`heat_map`] | Δ_F per row (peak, band) against step, RdBu clipped to [0.1, 1], red = converged |
+//! | [`heat_map`] | Δ_F per row (peak, band) against step, RdBu clipped to [0.1, 1]; darkest red (≤ 0.1) = converged |
 //! | [`function_snapshots`] | target vs network output at several steps, training points marked |
 //! | [`spectrum_chart`] | \|DFT\| of target and output against frequency, peaks marked |
 //! | [`image_grid`] | grayscale images in rows (e.g. per σ) with captions (e.g. "step 100") |
@@ -25,7 +26,7 @@ use std::fmt;
 
 use crate::record::RecordError;
 
-pub use heat::{heat_map, rdbu, HeatMap, DELTA_F_RANGE};
+pub use heat::{heat_map, rdbu, HeatMap, DELTA_F_LABEL, DELTA_F_RANGE};
 pub use images::{image_grid, image_with_mask, GrayImage, ImageRow, MaskedImage};
 pub use xy::{
     function_snapshots, line_chart, spectrum_chart, LineChart, Series, Snapshot, Snapshots,

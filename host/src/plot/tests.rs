@@ -6,7 +6,9 @@ use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::heat::colour_bar_ticks;
 use super::render::format_tick;
+use super::xy::{legend_corner, log_ticks, Corner};
 use super::*;
 
 /// Where the figures of one test go: the kept directory, or a scratch one removed on drop.
@@ -58,6 +60,14 @@ fn check_files(files: &[PathBuf]) -> image::RgbImage {
     assert!(svg.contains("<svg"), "not an SVG");
     assert!(svg.trim_end().ends_with("</svg>"));
     image::open(&files[0]).unwrap().to_rgb8()
+}
+
+/// The contents of the SVG's text elements, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("</text>")
+        .filter_map(|part| part.rsplit_once('>'))
+        .map(|(_, t)| t.trim().to_string())
+        .collect()
 }
 
 fn grid(n: usize, a: f64, b: f64) -> Vec<f64> {
@@ -287,6 +297,7 @@ fn snapshots_and_spectrum() {
         y_label: "|DFT|",
         series: &series,
         peaks: &[1.0, 3.0, 5.0],
+        marks_label: None,
         log_y: true,
     };
     check_files(&spectrum_chart(&out.stem("spectrum"), &chart).unwrap());
@@ -295,6 +306,20 @@ fn snapshots_and_spectrum() {
         ..chart
     };
     check_files(&spectrum_chart(&out.stem("spectrum_linear"), &chart).unwrap());
+    // The SVG writes each text on a line of its own.
+    let texts = |name: &str| -> Vec<String> {
+        let svg = std::fs::read_to_string(out.stem(name).with_extension("svg")).unwrap();
+        svg.lines().map(|l| l.trim().to_string()).collect()
+    };
+    assert!(texts("spectrum_linear").contains(&"peaks".to_string()));
+    let chart = SpectrumChart {
+        marks_label: Some("tracked frequencies"),
+        ..chart
+    };
+    check_files(&spectrum_chart(&out.stem("spectrum_tracked"), &chart).unwrap());
+    let tracked = texts("spectrum_tracked");
+    assert!(tracked.contains(&"tracked frequencies".to_string()));
+    assert!(!tracked.contains(&"peaks".to_string()));
 }
 
 fn test_image(s: usize, phase: f32) -> Vec<f32> {
@@ -382,4 +407,196 @@ fn stems_keep_their_dots() {
     .unwrap();
     assert!(files[0].ends_with("sigma_0.1.png"));
     assert!(Path::new(&files[1]).ends_with("sigma_0.1.svg"));
+}
+
+#[test]
+fn narrow_log_axes_get_three_short_labels() {
+    let labels = |lo: f64, hi: f64| -> Vec<String> {
+        log_ticks(lo, hi)
+            .labels
+            .iter()
+            .map(|&v| format_tick(v))
+            .collect()
+    };
+    // MNIST filter errors (0.3–3): whole decades give only "1".
+    assert_eq!(labels(0.3, 3.0), ["0.5", "1", "2"]);
+    // A spectrum between 0.003 and 0.04: only "0.01" was labelled.
+    assert_eq!(labels(0.003, 0.04), ["0.005", "0.01", "0.02"]);
+    assert_eq!(labels(1.5e-4, 9e-4), ["2e-4", "3e-4", "5e-4"]);
+    // Under a factor of 2.5: 1…9 multiples, then linear steps.
+    assert_eq!(labels(2.5, 5.5), ["3", "4", "5"]);
+    assert_eq!(labels(1.1, 2.4)[..3], ["1.2", "1.4", "1.6"]);
+    // Wide ranges keep plotters' look: every decade, at most eight labels.
+    assert_eq!(labels(1e-4, 0.6), ["1e-4", "0.001", "0.01", "0.1"]);
+    let wide = log_ticks(1e-20, 1.0);
+    assert!(wide.labels.len() <= 8 && wide.labels.len() >= 3);
+    assert_eq!(wide.labels[0], 1e-20);
+}
+
+proptest::proptest! {
+    #[test]
+    fn every_log_axis_has_three_labels_in_range(e in -12.0f64..12.0, decades in 0.3f64..15.0) {
+        let (lo, hi) = (10f64.powf(e), 10f64.powf(e + decades));
+        let t = log_ticks(lo, hi);
+        proptest::prop_assert!(t.labels.len() >= 3, "{lo}..{hi}: {:?}", t.labels);
+        proptest::prop_assert!(t.labels.len() <= 10, "{lo}..{hi}: {:?}", t.labels);
+        for &v in &t.labels {
+            proptest::prop_assert!(v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9));
+            proptest::prop_assert!(format_tick(v).len() <= 7, "{}", format_tick(v));
+        }
+        proptest::prop_assert!(t.labels.windows(2).all(|w| w[0] < w[1]));
+    }
+}
+
+#[test]
+fn legend_goes_to_a_free_corner_or_outside() {
+    let size = (0.3, 0.3);
+    // A curve in the lower left (and points along the bottom): the upper right is free.
+    let lower_left = vec![vec![(0.0, 0.6), (0.2, 0.2), (0.6, 0.0)], vec![(0.9, 0.05)]];
+    assert_eq!(legend_corner(&lower_left, size), Some(Corner::UpperRight));
+    // Decaying curves from the upper left: the upper right stays free.
+    let decay: Vec<(f64, f64)> = (0..=100)
+        .map(|i| {
+            let x = f64::from(i) / 100.0;
+            (x, (-4.0 * x).exp())
+        })
+        .collect();
+    assert_eq!(legend_corner(&[decay], size), Some(Corner::UpperRight));
+    // Data in the upper corners: the lower right is taken next, then the lower left.
+    let top = vec![vec![(0.0, 0.9), (1.0, 0.9)]];
+    assert_eq!(legend_corner(&top, size), Some(Corner::LowerRight));
+    let mut taken = top.clone();
+    taken.push(vec![(0.95, 0.1)]);
+    assert_eq!(legend_corner(&taken, size), Some(Corner::LowerLeft));
+    // A steep dip crossing the lower left between two samples outside the box still counts.
+    taken.push(vec![(0.0, 0.5), (0.5, 0.0)]);
+    assert_eq!(legend_corner(&taken, size), None);
+}
+
+#[test]
+fn heat_map_cells_are_centred_on_their_steps() {
+    let labels = vec!["f".to_string()];
+    // MNIST: epochs 0..6, seven columns; cell 6 spans 5.5..6.5, not 6..7.
+    let epochs: Vec<f64> = (0..7).map(f64::from).collect();
+    let values = vec![epochs.clone()];
+    let map = HeatMap::new("t", &labels, &epochs, &values);
+    let expected: Vec<f64> = (0..8).map(|i| f64::from(i) - 0.5).collect();
+    assert_eq!(map.cell_edges(), expected);
+    // Uneven steps: halfway to each neighbour, the outer cells by half their inner gap.
+    let steps = [0.0, 100.0, 200.0, 400.0];
+    let values = vec![vec![0.1, 0.4, 0.7, 1.0]];
+    let map = HeatMap::new("t", &labels, &steps, &values);
+    assert_eq!(map.cell_edges(), [-50.0, 50.0, 150.0, 300.0, 500.0]);
+    // One pixel per unit from -50: the pixel at step 350 belongs to step 400's cell.
+    let px = map.row_pixels(&values[0], 550);
+    let colour = |v: f64| rdbu((v - 0.1) / 0.9);
+    assert_eq!(px[50 + 350], colour(1.0));
+    assert_eq!(px[50 + 250], colour(0.7));
+    assert_eq!(px[50 + 40], colour(0.1));
+    assert_eq!(px[50 + 60], colour(0.4));
+    let one = [5.0];
+    let single = vec![vec![0.5]];
+    let map = HeatMap::new("t", &labels, &one, &single);
+    assert_eq!(map.cell_edges(), [4.5, 5.5]);
+    // Thousands of columns: the extent grows by half a step only.
+    let many: Vec<f64> = (0..3000).map(f64::from).collect();
+    let rows = vec![many.clone()];
+    let map = HeatMap::new("t", &labels, &many, &rows);
+    let edges = map.cell_edges();
+    assert_eq!((edges[0], edges[3000]), (-0.5, 2999.5));
+}
+
+#[test]
+fn colour_bar_marks_the_converged_threshold() {
+    assert_eq!(colour_bar_ticks(0.1, 1.0), [0.1, 0.25, 0.5, 0.75, 1.0]);
+    assert_eq!(colour_bar_ticks(0.0, 2.0), [0.0, 0.5, 1.0, 1.5, 2.0]);
+    // Light reds are not converged: the label names the threshold, not just "red".
+    let labels = vec!["k=1".to_string(), "k=3".into()];
+    let columns = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let values = vec![
+        vec![1.0, 0.8, 0.5, 0.3, 0.15, 0.08, 0.02],
+        vec![1.2, 1.0, 0.9, 0.7, 0.5, 0.3, 0.2],
+    ];
+    let mut map = HeatMap::new("Δ_F along p₁, g = 1", &labels, &columns, &values);
+    map.x_label = "epoch";
+    assert!(map.colour_label.contains("≤ 0.1") && map.colour_label.contains("darkest red"));
+    let out = Out::new("bar");
+    let files = heat_map(&out.stem("delta_heatmap_epochs"), &map).unwrap();
+    let png = check_files(&files);
+    let svg = std::fs::read_to_string(&files[1]).unwrap();
+    let texts = svg_texts(&svg);
+    for tick in ["0.1", "0.25", "0.5", "0.75", "1"] {
+        assert!(texts.iter().any(|t| t == tick), "colour bar tick {tick}");
+    }
+    assert!(texts.iter().any(|t| t.contains("converged")));
+    // In the bar: a band of the darkest red (clipped values) under a white threshold line.
+    let (w, h) = png.dimensions();
+    let x = w - 200 + 30;
+    let dark = image::Rgb(rdbu(0.0));
+    let white = image::Rgb([255, 255, 255]);
+    let line = (1..h - 6).find(|&y| {
+        *png.get_pixel(x, y) == white
+            && *png.get_pixel(x, y + 5) == dark
+            && *png.get_pixel(x, y - 1) != white
+    });
+    assert!(line.is_some(), "no threshold line on the colour bar");
+}
+
+#[test]
+fn narrow_log_charts_and_crowded_legends_render() {
+    let out = Out::new("narrow");
+    // filter_errors-like: six curves between 0.08 and 3 on a log axis.
+    let epochs: Vec<f64> = (0..31).map(f64::from).collect();
+    let curves: Vec<(String, Vec<f64>)> = (0..6)
+        .map(|i| {
+            let a = 3.0 - 0.3 * f64::from(i);
+            let r = 0.04 + 0.02 * f64::from(i);
+            let y = epochs
+                .iter()
+                .map(|&e| 0.08 + a * (-r * e).exp() * 0.7)
+                .collect();
+            (format!("curve {i}"), y)
+        })
+        .collect();
+    let series: Vec<Series<'_>> = curves
+        .iter()
+        .map(|(n, y)| Series::new(n, &epochs, y))
+        .collect();
+    let chart = LineChart::new("Narrow log axis", "epoch", "relative error", &series)
+        .log_y(true)
+        .markers(true);
+    check_files(&line_chart(&out.stem("narrow_log"), &chart).unwrap());
+
+    // Δ_F curves that occupy every corner (one dips in the lower left): the legend goes beside.
+    let steps: Vec<f64> = (0..400).map(f64::from).collect();
+    let d: Vec<Vec<f64>> = vec![
+        steps.iter().map(|&s| 1.0 - 0.9 * s / 400.0).collect(),
+        steps.iter().map(|&s| 0.1 + 0.9 * s / 400.0).collect(),
+        steps
+            .iter()
+            .map(|&s| 0.5 - 0.48 * (-((s - 60.0) / 15.0).powi(2)).exp())
+            .collect(),
+        steps.iter().map(|_| 0.5).collect(),
+    ];
+    let names = ["k=1", "k=3", "k=5", "k=7"];
+    let series: Vec<Series<'_>> = names
+        .iter()
+        .zip(&d)
+        .map(|(n, y)| Series::new(n, &steps, y))
+        .collect();
+    let chart = LineChart::new("Δ_F per peak", "step", "Δ_F", &series);
+    let png = check_files(&line_chart(&out.stem("crowded_legend"), &chart).unwrap());
+    // The plotting area gives way to the legend: k=1 (blue) ends well left of the figure's
+    // edge, where it ended with the legend inside, and the legend box is drawn right of it.
+    let blue = image::Rgb([31, 119, 180]);
+    let blue_end = (0..png.width())
+        .filter(|&x| (300..560).any(|y| *png.get_pixel(x, y) == blue))
+        .max()
+        .unwrap();
+    assert!(blue_end < 900, "{blue_end}");
+    let legend_pixels = (blue_end + 10..png.width())
+        .flat_map(|x| (60..200).map(move |y| (x, y)))
+        .filter(|&(x, y)| png.get_pixel(x, y).0.iter().all(|&c| c < 200))
+        .count();
+    assert!(legend_pixels > 50, "{legend_pixels}");
 }

@@ -248,6 +248,9 @@ pub struct SpectrumChart<'a> {
     pub series: &'a [Series<'a>],
     /// Frequencies of the peaks (marked with a triangle on the first series and a dashed line).
     pub peaks: &'a [f64],
+    /// Legend name of the marks when they are not peaks of the reference (frequencies chosen
+    /// some other way); `None` names them "peak"/"peaks".
+    pub marks_label: Option<&'a str>,
     /// Logarithmic vertical axis.
     pub log_y: bool,
 }
@@ -292,10 +295,10 @@ pub fn spectrum_chart(
             peak_y.push(reference.y[j]);
         }
     }
-    let name = if chart.peaks.len() == 1 {
-        "peak"
-    } else {
-        "peaks"
+    let name = match chart.marks_label {
+        Some(label) => label,
+        None if chart.peaks.len() == 1 => "peak",
+        None => "peaks",
     };
     traces.push(Trace {
         name: name.into(),
@@ -454,9 +457,8 @@ fn draw_legend_row<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     traces: &[Trace<'_>],
 ) -> Result<(), PlotError> {
-    const GLYPH: i32 = 30;
     const SPACING: i32 = 36;
-    let style = text(LABEL_SIZE - 2.0).pos(Pos::new(HPos::Left, VPos::Center));
+    let style = legend_style();
     let named: Vec<&Trace<'_>> = traces.iter().filter(|t| !t.name.is_empty()).collect();
     let mut widths = Vec::with_capacity(named.len());
     for t in &named {
@@ -469,29 +471,98 @@ fn draw_legend_row<DB: DrawingBackend>(
     let mut x = (w as i32 - total) / 2;
     let y = h as i32 / 2;
     for (t, tw) in named.iter().zip(widths) {
-        if t.line.is_some() {
-            area.draw(&PathElement::new(
-                vec![(x, y), (x + GLYPH, y)],
-                t.colour.stroke_width(t.width),
-            ))
-            .map_err(draw_err)?;
-        }
-        let c = (x + GLYPH / 2, y);
-        match t.marker {
-            Marker::None => {}
-            Marker::Dot => area
-                .draw(&Circle::new(c, 4, t.colour.filled()))
-                .map_err(draw_err)?,
-            Marker::Ring => area
-                .draw(&Circle::new(c, 5, t.colour.stroke_width(2)))
-                .map_err(draw_err)?,
-            Marker::Triangle => area
-                .draw(&TriangleMarker::new(c, 8, t.colour.filled()))
-                .map_err(draw_err)?,
-        }
+        draw_glyph(area, t, (x, y))?;
         area.draw_text(&t.name, &style, (x + GLYPH + 8, y))
             .map_err(draw_err)?;
         x += GLYPH + 8 + tw + SPACING;
+    }
+    Ok(())
+}
+
+/// Width of a legend glyph (line sample with the marker in its middle), in pixels.
+const GLYPH: i32 = 30;
+
+/// Text style of legend entries, anchored left and centred vertically.
+fn legend_style() -> TextStyle<'static> {
+    text(LABEL_SIZE - 2.0).pos(Pos::new(HPos::Left, VPos::Center))
+}
+
+/// Draws the legend glyph of `t` starting at `(x, y)` (left end, vertical centre).
+fn draw_glyph<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &Trace<'_>,
+    (x, y): (i32, i32),
+) -> Result<(), PlotError> {
+    if t.line.is_some() {
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + GLYPH, y)],
+            t.colour.stroke_width(t.width),
+        ))
+        .map_err(draw_err)?;
+    }
+    let c = (x + GLYPH / 2, y);
+    match t.marker {
+        Marker::None => {}
+        Marker::Dot => area
+            .draw(&Circle::new(c, 4, t.colour.filled()))
+            .map_err(draw_err)?,
+        Marker::Ring => area
+            .draw(&Circle::new(c, 5, t.colour.stroke_width(2)))
+            .map_err(draw_err)?,
+        Marker::Triangle => area
+            .draw(&TriangleMarker::new(c, 8, t.colour.filled()))
+            .map_err(draw_err)?,
+    }
+    Ok(())
+}
+
+/// Padding inside the legend box and its distance from the plot's edges, in pixels.
+const LEGEND_PAD: i32 = 10;
+
+/// Pixel size of the legend box listing `entries`, one per row.
+fn legend_box_size<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[&Trace<'_>],
+) -> Result<(i32, i32), PlotError> {
+    let style = legend_style();
+    let mut text_w = 0;
+    for t in entries {
+        let (w, _) = area.estimate_text_size(&t.name, &style).map_err(draw_err)?;
+        text_w = text_w.max(w as i32);
+    }
+    let row = legend_row_height(area)?;
+    Ok((
+        2 * LEGEND_PAD + GLYPH + 8 + text_w,
+        2 * LEGEND_PAD + row * entries.len() as i32,
+    ))
+}
+
+fn legend_row_height<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Result<i32, PlotError> {
+    let (_, h) = area
+        .estimate_text_size("Ag", &legend_style())
+        .map_err(draw_err)?;
+    Ok(h as i32 + 8)
+}
+
+/// Draws the legend box of `entries` with its upper left corner at `(x, y)` of `area`.
+fn draw_legend_box<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[&Trace<'_>],
+    (x, y): (i32, i32),
+) -> Result<(), PlotError> {
+    let (w, h) = legend_box_size(area, entries)?;
+    let corners = [(x, y), (x + w, y + h)];
+    area.draw(&Rectangle::new(corners, WHITE.mix(0.85).filled()))
+        .map_err(draw_err)?;
+    area.draw(&Rectangle::new(corners, BLACK.mix(0.4)))
+        .map_err(draw_err)?;
+    let row = legend_row_height(area)?;
+    let style = legend_style();
+    for (i, t) in entries.iter().enumerate() {
+        let cy = y + LEGEND_PAD + row * i as i32 + row / 2;
+        draw_glyph(area, t, (x + LEGEND_PAD, cy))?;
+        area.draw_text(&t.name, &style, (x + LEGEND_PAD + GLYPH + 8, cy))
+            .map_err(draw_err)?;
     }
     Ok(())
 }
@@ -584,20 +655,120 @@ fn draw_panel<DB: DrawingBackend>(
     });
     let (x0, x1) = x_range;
     let (y0, y1) = y_range;
+    // Log axes take their ticks from `log_ticks`, so narrow ranges still get several labels.
+    let log_axis = |(lo, hi): (f64, f64)| {
+        let ticks = log_ticks(lo, hi);
+        (lo..hi)
+            .log_scale()
+            .with_key_points(ticks.labels)
+            .with_light_points(ticks.light)
+    };
     match (p.log_x, p.log_y) {
         (false, false) => draw_axes(area, p, x0..x1, y0..y1, x_range, y_range),
-        (true, false) => draw_axes(area, p, (x0..x1).log_scale(), y0..y1, x_range, y_range),
-        (false, true) => draw_axes(area, p, x0..x1, (y0..y1).log_scale(), x_range, y_range),
+        (true, false) => draw_axes(area, p, log_axis(x_range), y0..y1, x_range, y_range),
+        (false, true) => draw_axes(area, p, x0..x1, log_axis(y_range), x_range, y_range),
         (true, true) => draw_axes(
             area,
             p,
-            (x0..x1).log_scale(),
-            (y0..y1).log_scale(),
+            log_axis(x_range),
+            log_axis(y_range),
             x_range,
             y_range,
         ),
     }
 }
+
+/// Ticks of one axis: labelled values and light grid lines.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct AxisTicks {
+    /// Labelled (bold) ticks, ascending.
+    pub labels: Vec<f64>,
+    /// Light grid lines.
+    pub light: Vec<f64>,
+}
+
+/// Most labels per axis (what plotters is asked for on linear axes).
+const MAX_LABELS: usize = 8;
+
+/// `m · 10^e`, divided rather than multiplied for e < 0 so that e.g. 3·10⁻¹ is exactly 0.3.
+fn times_pow10(m: f64, e: i32) -> f64 {
+    if e >= 0 {
+        m * 10f64.powi(e)
+    } else {
+        m / 10f64.powi(-e)
+    }
+}
+
+/// Ticks of a log axis over `lo..hi` (both > 0). Whole decades when they give at least three
+/// labels (thinned to at most eight as plotters does, so wide axes look as before); otherwise
+/// the first of 1-2-5, 1-2-3-5, 1…9 multiples and linear steps that gives three, because an
+/// axis under a decade or two wide would otherwise show one or two labels.
+pub(super) fn log_ticks(lo: f64, hi: f64) -> AxisTicks {
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    if !(lo > 0.0 && hi.is_finite()) {
+        return AxisTicks {
+            labels: Vec::new(),
+            light: Vec::new(),
+        };
+    }
+    let (e0, e1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let inside = |v: &f64| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9);
+    let multiples = |ms: &[f64]| -> Vec<f64> {
+        (e0..=e1)
+            .flat_map(|e| ms.iter().map(move |&m| times_pow10(m, e)))
+            .filter(inside)
+            .collect()
+    };
+    let all = multiples(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    let decades = multiples(&[1.0]);
+    if decades.len() >= 3 {
+        let bold = ((hi / lo).log10().floor() as usize).max(1);
+        let mut every = 1;
+        while bold / every > MAX_LABELS {
+            every += 1;
+        }
+        let labels = decades.iter().step_by(every).copied().collect();
+        let light = if bold <= MAX_LABELS { all } else { decades };
+        return AxisTicks { labels, light };
+    }
+    for ms in [
+        &[1.0, 2.0, 5.0][..],
+        &[1.0, 2.0, 3.0, 5.0],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+    ] {
+        let labels = multiples(ms);
+        if labels.len() >= 3 {
+            return AxisTicks { labels, light: all };
+        }
+    }
+    AxisTicks {
+        labels: linear_ticks(lo, hi),
+        light: all,
+    }
+}
+
+/// At least three evenly spaced round values (steps 5, 2, 1 × 10^k) in `lo..hi`.
+fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let top = (hi - lo).log10().floor() as i32;
+    for e in (top - 4..=top).rev() {
+        for m in [5.0, 2.0, 1.0] {
+            let step = times_pow10(m, e);
+            let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+            if last - first >= 2 {
+                return (first..=last)
+                    .map(|k| times_pow10(k as f64 * m, e))
+                    .collect();
+            }
+        }
+    }
+    vec![lo, hi]
+}
+
+/// Chart margin, label area sizes (pixels) of a panel; the legend placement estimates the
+/// plotting area from them before the chart is built.
+const PANEL_MARGIN: u32 = 8;
+const X_LABEL_AREA: u32 = 66;
+const Y_LABEL_AREA: u32 = 104;
 
 fn draw_axes<DB, X, Y>(
     area: &DrawingArea<DB, Shift>,
@@ -614,13 +785,61 @@ where
     X::CoordDescType: ValueFormatter<f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut builder = ChartBuilder::on(area);
+    let caption_style = text(CAPTION_SIZE + 3.0);
+    let entries: Vec<&Trace<'_>> = if p.legend {
+        p.traces
+            .iter()
+            .filter(|t| !t.name.is_empty() && !segments(t, p.log_x, p.log_y).is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // Legend: the first corner where it hides nothing, else a strip right of the plot.
+    let mut legend = None;
+    let mut chart_area = area.clone();
+    if !entries.is_empty() {
+        let (bw, bh) = legend_box_size(area, &entries)?;
+        let (aw, ah) = area.dim_in_pixel();
+        let caption_h = match &p.caption {
+            Some(c) => {
+                area.estimate_text_size(c, &caption_style)
+                    .map_err(draw_err)?
+                    .1
+                    + 10
+            }
+            None => 0,
+        };
+        let pw = aw.saturating_sub(2 * PANEL_MARGIN + Y_LABEL_AREA).max(1);
+        let ph = ah
+            .saturating_sub(2 * PANEL_MARGIN + X_LABEL_AREA + caption_h)
+            .max(1);
+        // Markers reach a few pixels beyond their point: keep that clear as well.
+        const CLEAR: i32 = 8;
+        let size = (
+            f64::from(bw + LEGEND_PAD + CLEAR) / f64::from(pw),
+            f64::from(bh + LEGEND_PAD + CLEAR) / f64::from(ph),
+        );
+        let curves = normalised_curves(p, x_range, y_range);
+        match legend_corner(&curves, size) {
+            Some(corner) => legend = Some(Some(corner)),
+            None if (bw + 2 * LEGEND_PAD) as u32 * 3 < aw => {
+                let (left, _) = area.split_horizontally(aw - (bw + 2 * LEGEND_PAD) as u32);
+                chart_area = left;
+                legend = Some(None);
+            }
+            // Too narrow for a strip: the least bad corner.
+            None => legend = Some(Some(Corner::UpperRight)),
+        }
+    }
+
+    let mut builder = ChartBuilder::on(&chart_area);
     builder
-        .margin(8)
-        .x_label_area_size(66)
-        .y_label_area_size(104);
+        .margin(PANEL_MARGIN)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA);
     if let Some(caption) = &p.caption {
-        builder.caption(caption, text(CAPTION_SIZE + 3.0));
+        builder.caption(caption, caption_style);
     }
     let mut chart = builder
         .build_cartesian_2d(x_spec, y_spec)
@@ -634,8 +853,8 @@ where
         .axis_desc_style(text(LABEL_SIZE))
         .x_label_formatter(&fmt)
         .y_label_formatter(&fmt)
-        .x_labels(8)
-        .y_labels(8)
+        .x_labels(MAX_LABELS)
+        .y_labels(MAX_LABELS)
         .bold_line_style(BLACK.mix(0.12))
         .light_line_style(BLACK.mix(0.04))
         .draw()
@@ -654,10 +873,8 @@ where
         }
     }
 
-    let mut labelled = false;
     for t in &p.traces {
         let style = t.colour.stroke_width(t.width);
-        let mut first = true;
         for seg in segments(t, p.log_x, p.log_y) {
             // Lines first, markers on top.
             match t.line {
@@ -698,62 +915,43 @@ where
                         .map_err(draw_err)?;
                 }
             }
-            if first && !t.name.is_empty() && p.legend {
-                // An invisible element carries the legend entry of the whole trace.
-                let anno = chart
-                    .draw_series(std::iter::once(EmptyElement::at(seg[0])))
-                    .map_err(draw_err)?;
-                anno.label(t.name.as_str());
-                let line_style = colour.stroke_width(t.width);
-                let has_line = t.line.is_some();
-                // Composed elements take coordinates relative to their anchor.
-                let path = move |x: i32, y: i32| {
-                    let end = if has_line { 26 } else { 0 };
-                    EmptyElement::at((x, y)) + PathElement::new(vec![(0, 0), (end, 0)], line_style)
-                };
-                match t.marker {
-                    Marker::None => {
-                        anno.legend(move |(x, y)| path(x, y));
-                    }
-                    Marker::Dot => {
-                        anno.legend(move |(x, y)| {
-                            path(x, y) + Circle::new((13, 0), 4, colour.filled())
-                        });
-                    }
-                    Marker::Ring => {
-                        anno.legend(move |(x, y)| {
-                            path(x, y) + Circle::new((13, 0), 5, colour.stroke_width(2))
-                        });
-                    }
-                    Marker::Triangle => {
-                        anno.legend(move |(x, y)| {
-                            path(x, y) + TriangleMarker::new((13, 0), 8, colour.filled())
-                        });
-                    }
-                }
-                labelled = true;
-            }
-            first = false;
         }
     }
 
-    if labelled {
-        chart
-            .configure_series_labels()
-            .position(legend_position(p, x_range, y_range))
-            .margin(12)
-            .label_font(text(LABEL_SIZE - 2.0))
-            .legend_area_size(34)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+    if let Some(place) = legend {
+        let (bw, bh) = legend_box_size(area, &entries)?;
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        let (ox, oy) = area.get_base_pixel();
+        let (left, right) = (xr.start - ox, xr.end - ox);
+        let (top, bottom) = (yr.start - oy, yr.end - oy);
+        let at = match place {
+            Some(Corner::UpperRight) => (right - LEGEND_PAD - bw, top + LEGEND_PAD),
+            Some(Corner::UpperLeft) => (left + LEGEND_PAD, top + LEGEND_PAD),
+            Some(Corner::LowerRight) => (right - LEGEND_PAD - bw, bottom - LEGEND_PAD - bh),
+            Some(Corner::LowerLeft) => (left + LEGEND_PAD, bottom - LEGEND_PAD - bh),
+            None => (right + 2 * LEGEND_PAD, top),
+        };
+        draw_legend_box(area, &entries, at)?;
     }
     Ok(())
 }
 
-/// The corner of the plot with the fewest data points, so the legend hides as little as possible.
-fn legend_position(p: &Panel<'_>, x_range: (f64, f64), y_range: (f64, f64)) -> SeriesLabelPosition {
+/// A corner of the plotting area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Corner {
+    UpperRight,
+    UpperLeft,
+    LowerRight,
+    LowerLeft,
+}
+
+/// The drawable data of a panel in coordinates normalised to its plotting area (0..1, y up):
+/// one polyline per line segment, one single-point polyline per point of marker-only traces.
+fn normalised_curves(
+    p: &Panel<'_>,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+) -> Vec<Vec<(f64, f64)>> {
     let norm = |v: f64, (lo, hi): (f64, f64), log: bool| {
         if log {
             (v.log10() - lo.log10()) / (hi.log10() - lo.log10())
@@ -761,30 +959,74 @@ fn legend_position(p: &Panel<'_>, x_range: (f64, f64), y_range: (f64, f64)) -> S
             (v - lo) / (hi - lo)
         }
     };
-    // Corner boxes: (position, right side?, top side?); the legend takes about 40% × 35%.
-    let corners = [
-        (SeriesLabelPosition::UpperRight, true, true),
-        (SeriesLabelPosition::UpperLeft, false, true),
-        (SeriesLabelPosition::LowerRight, true, false),
-        (SeriesLabelPosition::LowerLeft, false, false),
-    ];
-    let mut counts = [0usize; 4];
+    let mut curves = Vec::new();
     for t in &p.traces {
-        let stride = (t.x.len() / 2000).max(1);
-        for (&x, &y) in t.x.iter().zip(t.y).step_by(stride) {
-            if !drawable(x, y, p.log_x, p.log_y) {
-                continue;
-            }
-            let (nx, ny) = (norm(x, x_range, p.log_x), norm(y, y_range, p.log_y));
-            for (count, &(_, right, top)) in counts.iter_mut().zip(&corners) {
-                let in_x = if right { nx > 0.55 } else { nx < 0.45 };
-                let in_y = if top { ny > 0.6 } else { ny < 0.4 };
-                if in_x && in_y {
-                    *count += stride;
-                }
+        for seg in segments(t, p.log_x, p.log_y) {
+            let line: Vec<(f64, f64)> = seg
+                .iter()
+                .map(|&(x, y)| (norm(x, x_range, p.log_x), norm(y, y_range, p.log_y)))
+                .collect();
+            if t.line.is_some() {
+                curves.push(line);
+            } else {
+                curves.extend(line.into_iter().map(|pt| vec![pt]));
             }
         }
     }
-    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
-    corners[best].0.clone()
+    curves
+}
+
+/// The first corner (upper right, upper left, lower right, lower left) where a legend box of
+/// `size` (fractions of the plotting area) meets no segment or point of `curves` (normalised,
+/// y up), or `None` when every corner would hide data. Segments, not only samples, are tested
+/// so that a curve dipping steeply between two samples still counts.
+pub(super) fn legend_corner(curves: &[Vec<(f64, f64)>], size: (f64, f64)) -> Option<Corner> {
+    let (w, h) = size;
+    [
+        (Corner::UpperRight, true, true),
+        (Corner::UpperLeft, false, true),
+        (Corner::LowerRight, true, false),
+        (Corner::LowerLeft, false, false),
+    ]
+    .into_iter()
+    .find(|&(_, right, top)| {
+        let xs = if right { (1.0 - w, 1.0) } else { (0.0, w) };
+        let ys = if top { (1.0 - h, 1.0) } else { (0.0, h) };
+        !curves.iter().any(|c| match c.as_slice() {
+            [pt] => segment_meets_box(*pt, *pt, xs, ys),
+            line => line
+                .windows(2)
+                .any(|s| segment_meets_box(s[0], s[1], xs, ys)),
+        })
+    })
+    .map(|(corner, _, _)| corner)
+}
+
+/// Whether the segment `a`–`b` meets the box `xs × ys` (Liang–Barsky clipping).
+fn segment_meets_box(a: (f64, f64), b: (f64, f64), xs: (f64, f64), ys: (f64, f64)) -> bool {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - xs.0),
+        (dx, xs.1 - a.0),
+        (-dy, a.1 - ys.0),
+        (dy, ys.1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let t = q / p;
+            if p < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+            if t0 > t1 {
+                return false;
+            }
+        }
+    }
+    true
 }
