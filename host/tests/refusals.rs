@@ -7,6 +7,19 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A fresh, absent folder for one test's runs.
+/// An image run small enough to finish in a moment (add `--steps`).
+const TINY_IMAGE: [&str; 9] = [
+    "image",
+    "--size",
+    "8",
+    "--bands",
+    "2",
+    "--hidden",
+    "8",
+    "--observe-every",
+    "5",
+];
+
 fn scratch(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("fprinciple-refusals-{name}-{}", std::process::id()));
@@ -214,19 +227,7 @@ fn wrong_flags_are_not_blamed() {
 #[test]
 fn a_resumed_run_names_the_config_key_it_cannot_use() {
     let out = scratch("resume-key");
-    let tiny = [
-        "image",
-        "--size",
-        "8",
-        "--bands",
-        "2",
-        "--hidden",
-        "8",
-        "--steps",
-        "20",
-        "--observe-every",
-        "5",
-    ];
+    let tiny = [TINY_IMAGE.as_slice(), &["--steps", "20"]].concat();
     assert!(fprinciple(&out, &tiny).status.success());
     let dir = only_run(&out);
     // As a stopped run leaves it, with a setting edited afterwards.
@@ -370,19 +371,7 @@ fn single_point_sweeps_report_no_trend() {
 #[test]
 fn the_image_split_is_spelled_as_on_the_command_line() {
     let out = scratch("split");
-    let args = [
-        "image",
-        "--size",
-        "8",
-        "--bands",
-        "2",
-        "--hidden",
-        "8",
-        "--steps",
-        "10",
-        "--observe-every",
-        "5",
-    ];
+    let args = [TINY_IMAGE.as_slice(), &["--steps", "10"]].concat();
     assert!(fprinciple(&out, &args).status.success());
     let page = std::fs::read_to_string(only_run(&out).join("index.html")).unwrap();
     assert!(page.contains("split even-columns"), "{page}");
