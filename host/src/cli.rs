@@ -745,6 +745,7 @@ fn open_resumable(
         RecordError::Invalid(why) => format!("--resume {why}").into(),
         e => resume_error(dir, e),
     })?;
+    register_run_dir(run_dir.path());
     if record.experiment != experiment {
         return Err(resume_error(
             dir,
@@ -897,7 +898,8 @@ fn install_interrupt_handler() {
     });
 }
 
-/// The run directories this process writes, for [`remove_own_temporaries`].
+/// The run directories this process writes ([`new_run_dir`], and `--resume`'s), for
+/// [`remove_own_temporaries`].
 static RUN_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 fn register_run_dir(path: &Path) {
@@ -906,20 +908,13 @@ fn register_run_dir(path: &Path) {
     }
 }
 
-/// Removes this process's temporary files (`.NAME.tmp-PID-N`, the atomic writes of
-/// `record::write_atomic`) from its run directories. Best effort: a write that starts between
-/// this and the exit can still leave one, which `--resume` clears.
+/// Removes this process's temporary files from its run directories
+/// ([`crate::record::remove_temporaries`]). Best effort: a write that starts between this and
+/// the exit can still leave one, which `--resume` clears.
 fn remove_own_temporaries() {
-    let tag = format!(".tmp-{}-", std::process::id());
     let dirs = RUN_DIRS.lock().map(|d| d.clone()).unwrap_or_default();
     for dir in dirs {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.contains(&tag) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+        crate::record::remove_temporaries(&dir, Some(std::process::id()));
     }
 }
 
@@ -1165,32 +1160,20 @@ fn execute<C: Serialize>(
     title: &str,
     body: impl FnOnce(&RunDir) -> Result<Outcome, BoxError>,
 ) -> Result<(PathBuf, Outcome), BoxError> {
-    check_out(base)?;
-    let dir = RunDir::create(base, experiment)?;
+    let dir = new_run_dir(base, experiment)?;
     dir.write_config(seed, settings)?;
     execute_in(dir, title, body)
 }
 
-/// Refuses an `--out` that cannot hold run directories — a file, or a path through one —
-/// before anything is created, with the path (the system says only "File exists").
-fn check_out(base: &Path) -> Result<(), BoxError> {
-    // The nearest part of the path that exists must be a directory; the rest is created.
-    for existing in base.ancestors().filter(|p| !p.as_os_str().is_empty()) {
-        match std::fs::metadata(existing) {
-            Ok(m) if m.is_dir() => return Ok(()),
-            Ok(_) => {
-                return Err(format!(
-                    "--out {}: {} is not a directory (--out takes the folder that receives \
-                     the run directories)",
-                    base.display(),
-                    existing.display()
-                )
-                .into())
-            }
-            Err(_) => continue,
-        }
-    }
-    Ok(())
+/// A new run directory under `--out` `base` (see [`RunDir::create`]), whose temporary files a
+/// second signal removes; an `--out` it cannot be made in is named as the flag.
+fn new_run_dir(base: &Path, experiment: &str) -> Result<RunDir, BoxError> {
+    let dir = RunDir::create(base, experiment).map_err(|e| match e {
+        RecordError::Invalid(why) => format!("--out {why}").into(),
+        e => BoxError::from(e),
+    })?;
+    register_run_dir(dir.path());
+    Ok(dir)
 }
 
 /// Runs `body` in the run directory `dir` (new, or reopened to resume), and writes the summary
@@ -1200,7 +1183,6 @@ fn execute_in(
     title: &str,
     body: impl FnOnce(&RunDir) -> Result<Outcome, BoxError>,
 ) -> Result<(PathBuf, Outcome), BoxError> {
-    register_run_dir(dir.path());
     dir.write_summary(RunStatus::Running, &serde_json::Value::Null)?;
     let outcome = match body(&dir) {
         Ok(o) => o,
@@ -1311,9 +1293,7 @@ pub fn run_init(base: &Path, args: &InitArgs) -> Result<Vec<PathBuf>, BoxError> 
 /// to the end, which was interrupted and which never ran (listed on the folder's own
 /// `index.html`).
 pub fn run_all(base: &Path, args: &AllArgs) -> Result<PathBuf, BoxError> {
-    check_out(base)?;
-    let all = RunDir::create(base, if args.quick { "all-quick" } else { "all" })?;
-    register_run_dir(all.path());
+    let all = new_run_dir(base, if args.quick { "all-quick" } else { "all" })?;
     let root = all.path().to_path_buf();
     let parse = |words: &[&str]| -> Result<Cli, BoxError> {
         let mut argv = vec!["fprinciple"];

@@ -565,17 +565,19 @@ fn lock_run(dir: &Path) -> Result<Arc<File>> {
     }
 }
 
-/// Removes the temporary files an atomic write leaves when the process is killed between
-/// creating and renaming them (a second Ctrl-C, say): called only under the run's lock, so no
-/// other process is writing them.
-fn remove_stale_temporaries(dir: &Path) {
+/// Removes from `dir` the temporary files [`write_atomic`] (`.NAME.tmp-PID-N`) leaves when its
+/// process is killed between creating and renaming one (a second Ctrl-C, say): those of the
+/// process `pid`, or all of them. Best effort. All of them only under the run's lock, so that
+/// no other process is writing them.
+pub fn remove_temporaries(dir: &Path, pid: Option<u32>) {
+    let tag = pid.map_or_else(|| ".tmp-".to_string(), |pid| format!(".tmp-{pid}-"));
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(".tmp-") {
+        if name.starts_with('.') && name.contains(&tag) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -603,6 +605,20 @@ impl RunDir {
         {
             return Err(RecordError::Invalid(format!(
                 "experiment name {experiment:?}: use letters, digits, '-' and '_'"
+            )));
+        }
+        // The nearest part of `base` that exists must be a directory (the system would say
+        // only "File exists"); the rest is created.
+        if let Some(file) = base
+            .ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .find_map(|p| fs::metadata(p).ok().map(|m| (p, m.is_dir())))
+            .and_then(|(p, is_dir)| (!is_dir).then_some(p))
+        {
+            return Err(RecordError::Invalid(format!(
+                "{}: {} is not a directory (run directories go in a folder)",
+                base.display(),
+                file.display()
             )));
         }
         fs::create_dir_all(base).map_err(io_err(base))?;
@@ -662,7 +678,7 @@ impl RunDir {
         }
         let record: ConfigRecord<serde_json::Value> = read_json(&config_path)?;
         let lock = lock_run(path)?;
-        remove_stale_temporaries(path);
+        remove_temporaries(path, None);
         let dir = Self {
             path: path.to_path_buf(),
             experiment: record.experiment.clone(),
@@ -1138,6 +1154,30 @@ mod tests {
         assert!(err.contains("another fprinciple process"), "{err}");
         drop(resumed);
         assert!(RunDir::reopen(&path).is_ok());
+    }
+
+    #[test]
+    fn run_dirs_are_not_made_under_a_file() {
+        let scratch = Scratch::new("under-file");
+        let file = scratch.0.join("results.txt");
+        fs::write(&file, "keep").unwrap();
+        for base in [file.clone(), file.join("runs")] {
+            let err = RunDir::create(&base, "freq").unwrap_err().to_string();
+            assert!(err.contains("results.txt is not a directory"), "{err}");
+        }
+        assert_eq!(fs::read_to_string(&file).unwrap(), "keep");
+    }
+
+    #[test]
+    fn temporaries_of_one_process_are_removed_alone() {
+        let scratch = Scratch::new("own-temps");
+        for name in [".a.csv.tmp-7-1", ".b.json.tmp-8-2", "a.csv"] {
+            fs::write(scratch.0.join(name), "x").unwrap();
+        }
+        remove_temporaries(&scratch.0, Some(7));
+        assert_eq!(names(&scratch.0), [".b.json.tmp-8-2", "a.csv"]);
+        remove_temporaries(&scratch.0, None);
+        assert_eq!(names(&scratch.0), ["a.csv"]);
     }
 
     #[test]
