@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// A fresh, absent folder for one test's runs.
 /// An image run small enough to finish in a moment (add `--steps`).
 const TINY_IMAGE: [&str; 9] = [
     "image",
@@ -20,9 +20,15 @@ const TINY_IMAGE: [&str; 9] = [
     "5",
 ];
 
+/// A fresh, absent folder for one test's runs, never shared with another call (the tests run
+/// side by side and each checks what its folder holds).
 fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("fprinciple-refusals-{name}-{}", std::process::id()));
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "fprinciple-refusals-{name}-{}-{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

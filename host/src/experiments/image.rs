@@ -237,13 +237,8 @@ impl ImageConfig {
                 self.sigmas
             ));
         }
-        // The summary compares the first (small) σ with the last (large), and each σ names
-        // its own figure.
-        if self.sigmas.windows(2).any(|p| p[0] >= p[1]) {
-            return bad(format!(
-                "--sigmas: list the σ values small first (increasing), each once, got {:?}",
-                self.sigmas
-            ));
+        if let Err(why) = super::check_increasing("--sigmas", &self.sigmas) {
+            return bad(why);
         }
         if let Split::RandomFraction(f) = self.split {
             if !(f > 0.0 && f < 1.0) {

@@ -133,12 +133,8 @@ impl InitConfig {
                     FreqError::Setting(format!("--sigmas: every σ must be finite and > 0, got {s}"))
                 })?;
         }
-        // The verdict compares the σ in order, and each σ is one point of the curves.
-        if self.sigmas.windows(2).any(|p| p[0] >= p[1]) {
-            return bad(format!(
-                "--sigmas: list the σ values in increasing order, each once, got {:?}",
-                self.sigmas
-            ));
+        if let Err(why) = super::check_increasing("--sigmas", &self.sigmas) {
+            return bad(why);
         }
         if self.seeds.is_empty() {
             return bad("--seeds: need at least one seed".into());

@@ -151,12 +151,8 @@ impl MnistConfig {
                 self.gains
             ));
         }
-        // The verdict compares the gains in order, and each gain names its own figure.
-        if self.gains.windows(2).any(|p| p[0] >= p[1]) {
-            return bad(format!(
-                "--gains: list the gains in increasing order, each once, got {:?}",
-                self.gains
-            ));
+        if let Err(why) = super::check_increasing("--gains", &self.gains) {
+            return bad(why);
         }
         if self.epochs == 0 || self.epochs > u32::MAX as usize {
             return bad(format!(

@@ -7,6 +7,17 @@ pub mod init_scale;
 pub mod memory;
 pub mod mnist;
 
+/// Refuses a swept list (σ values, gains) that is not strictly increasing: the verdicts
+/// compare its values in order, and each value names its own run and figure.
+pub fn check_increasing(flag: &str, values: &[f32]) -> Result<(), String> {
+    if values.windows(2).any(|p| p[0] >= p[1]) {
+        return Err(format!(
+            "{flag}: list the values small first (increasing), each once, got {values:?}"
+        ));
+    }
+    Ok(())
+}
+
 /// A trend over a sweep (test error growing with σ, accuracy falling with the gain): `None`
 /// with fewer than two points, where there is no trend to speak of.
 pub fn trend(values: &[f64], holds: impl Fn(f64, f64) -> bool) -> Option<bool> {
