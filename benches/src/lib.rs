@@ -2,6 +2,8 @@
 //! preset's points, and an MNIST-sized network with one batch. Every benchmark builds its
 //! inputs here, so they all measure the same work.
 
+pub mod reference;
+
 use fprinciple_core::dense::Arithmetic;
 use fprinciple_core::init::{Init, LayerInit};
 use fprinciple_core::mlp::Architecture;

@@ -1,0 +1,125 @@
+//! The official preset's step in NumPy or PyTorch (`benches/reference/paper_step.py`), run
+//! as a child process so that the `speed` bench can time it in the same rounds as ours.
+//!
+//! The speed standard was stated beside reference timings on this kind of machine;
+//! a shared machine's speed drifts by a third or more within seconds, so a figure in
+//! milliseconds compares with a standard only if the reference is measured at the same time.
+//! The bench therefore reports our time per step as a ratio to the reference's, round by round.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use crate::PaperSetup;
+
+/// The reference script, relative to this package.
+const SCRIPT: &str = "reference/paper_step.py";
+
+/// A running reference: the child process and its pipes.
+pub struct Reference {
+    /// `numpy 2.4.6` or `torch 2.9.1`: the framework and its version, as the script reports it.
+    pub name: String,
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+    setup_file: PathBuf,
+}
+
+impl Reference {
+    /// Starts the script for `framework` (`numpy` or `torch`) on the official preset's
+    /// network, points and `learning_rate`; `Err` says why it could not (no Python, no
+    /// framework, ...), for the bench to print.
+    pub fn start(framework: &str, setup: &PaperSetup, learning_rate: f32) -> Result<Self, String> {
+        let setup_file = std::env::temp_dir().join(format!(
+            "fprinciple-reference-{}-{framework}.f32",
+            std::process::id()
+        ));
+        let floats = setup
+            .params
+            .iter()
+            .chain(&setup.x)
+            .chain(&setup.y)
+            .chain(&setup.analysis);
+        let bytes: Vec<u8> = floats.flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&setup_file, bytes)
+            .map_err(|e| format!("cannot write {}: {e}", setup_file.display()))?;
+        let widths: Vec<String> = crate::PAPER.iter().map(usize::to_string).collect();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SCRIPT);
+        let spawned = Command::new("python3")
+            .arg(&script)
+            .arg(framework)
+            .arg(widths.join(","))
+            .arg(setup.x.len().to_string())
+            .arg(setup.analysis.len().to_string())
+            .arg(learning_rate.to_string())
+            .arg(&setup_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                let _ = std::fs::remove_file(&setup_file);
+                return Err(format!("cannot run python3: {e}"));
+            }
+        };
+        let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            return Err("no pipes to python3".into());
+        };
+        let mut reference = Reference {
+            name: framework.into(),
+            child,
+            input,
+            output: BufReader::new(output),
+            setup_file,
+        };
+        let ready = reference.read_line()?;
+        match ready.strip_prefix("ready ") {
+            Some(name) => reference.name = name.trim().into(),
+            None => return Err(format!("python3 with {framework} did not start")),
+        }
+        Ok(reference)
+    }
+
+    /// The grid outputs after `iterations` iterations from the initial parameters.
+    pub fn check(&mut self, iterations: usize) -> Result<Vec<f32>, String> {
+        let line = self.ask(&format!("check {iterations}"))?;
+        line.split_whitespace()
+            .map(|v| v.parse().map_err(|e| format!("bad output {v:?}: {e}")))
+            .collect()
+    }
+
+    /// Seconds per iteration over `iterations` iterations of the ongoing training.
+    pub fn time(&mut self, iterations: usize) -> Result<f64, String> {
+        let line = self.ask(&format!("time {iterations}"))?;
+        line.trim()
+            .parse()
+            .map_err(|e| format!("bad timing {line:?}: {e}"))
+    }
+
+    fn ask(&mut self, command: &str) -> Result<String, String> {
+        writeln!(self.input, "{command}")
+            .and_then(|()| self.input.flush())
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        self.read_line()
+    }
+
+    fn read_line(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        match self.output.read_line(&mut line) {
+            Ok(0) => Err(format!("{} ended", self.name)),
+            Ok(_) => Ok(line),
+            Err(e) => Err(format!("{}: {e}", self.name)),
+        }
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.setup_file);
+    }
+}
