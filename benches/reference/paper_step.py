@@ -12,6 +12,11 @@ tanh network on the training points (mean squared error), then the network's out
 the analysis grid at the new parameters (the observation). Both frameworks compute in
 float32 on every core the machine has (their defaults).
 
+Usage: paper_step.py {numpy,torch} --steps N
+  times N iterations of the official preset (its network initialized by NumPy's generator,
+  seed 0) and prints the milliseconds per iteration: for comparing a whole `fprinciple freq
+  --preset official` run with the reference, run before and after it.
+
 Usage: paper_step.py {numpy,torch} WIDTHS TRAIN GRID LEARNING_RATE SETUP_FILE
   WIDTHS         comma-separated layer widths, e.g. 1,200,200,200,100,1
   TRAIN, GRID    number of training points and of grid points
@@ -134,14 +139,37 @@ class TorchNetwork:
             return self.model(points)
 
 
+def official_preset():
+    """The official preset's network (every weight and bias N(0, 0.05^2), NumPy's generator,
+    seed 0), its 61 training points on [-10, 10] and its 64-point grid."""
+    generator = np.random.default_rng(0)
+    widths = [1, 200, 200, 200, 100, 1]
+    layers = [
+        (
+            generator.normal(0.0, 0.05, (fan_in, fan_out)).astype(np.float32),
+            generator.normal(0.0, 0.05, fan_out).astype(np.float32),
+        )
+        for fan_in, fan_out in zip(widths, widths[1:])
+    ]
+    x = np.linspace(-10.0, 10.0, 61, dtype=np.float32).reshape(-1, 1)
+    y = np.sin(x) + np.sin(4.0 * x)
+    points = np.linspace(-10.0, 10.0, 64, endpoint=False, dtype=np.float32).reshape(-1, 1)
+    return layers, x, y, points
+
+
 def main():
-    if len(sys.argv) != 7 or sys.argv[1] not in ("numpy", "torch"):
+    framework = sys.argv[1] if len(sys.argv) > 1 else None
+    standalone = len(sys.argv) == 4 and sys.argv[2] == "--steps"
+    if framework not in ("numpy", "torch") or not (standalone or len(sys.argv) == 7):
         raise SystemExit(__doc__)
-    framework = sys.argv[1]
-    widths = [int(w) for w in sys.argv[2].split(",")]
-    train, grid = int(sys.argv[3]), int(sys.argv[4])
-    learning_rate = float(sys.argv[5])
-    layers, x, y, points = load(widths, train, grid, sys.argv[6])
+    if standalone:
+        layers, x, y, points = official_preset()
+        learning_rate = 2e-5
+    else:
+        widths = [int(w) for w in sys.argv[2].split(",")]
+        train, grid = int(sys.argv[3]), int(sys.argv[4])
+        learning_rate = float(sys.argv[5])
+        layers, x, y, points = load(widths, train, grid, sys.argv[6])
     if framework == "numpy":
         network_class, version = NumpyNetwork, np.__version__
         data = (x, y, points)
@@ -151,6 +179,14 @@ def main():
         network_class, version = TorchNetwork, torch.__version__
         data = tuple(torch.from_numpy(a) for a in (x, y, points))
     network = network_class(layers, learning_rate)
+    if standalone:
+        steps = int(sys.argv[3])
+        start = time.perf_counter()
+        for _ in range(steps):
+            network.iterate(*data)
+        seconds = time.perf_counter() - start
+        print(f"{framework} {version}: {steps} iterations, {seconds / steps * 1e3:.3f} ms each")
+        return
     print(f"ready {framework} {version}", flush=True)
     for line in sys.stdin:
         command, _, count = line.partition(" ")
