@@ -1,7 +1,7 @@
-//! The official preset's step in NumPy or PyTorch (`benches/reference/paper_step.py`), run
-//! as a child process so that the `speed` bench can time it in the same rounds as ours.
+//! A training step in NumPy or PyTorch (`benches/reference/step.py`), run as a child process
+//! so that the `speed` bench can time it in the same rounds as ours.
 //!
-//! The speed standard was stated beside reference timings on this kind of machine;
+//! The speed standards were stated beside reference timings on this kind of machine;
 //! a shared machine's speed drifts by a third or more within seconds, so a figure in
 //! milliseconds compares with a standard only if the reference is measured at the same time.
 //! The bench therefore reports our time per step as a ratio to the reference's, round by round.
@@ -10,10 +10,26 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use crate::PaperSetup;
-
 /// The reference script, relative to this package.
-const SCRIPT: &str = "reference/paper_step.py";
+const SCRIPT: &str = "reference/step.py";
+
+/// What a reference trains: a tanh network's widths and initial parameters (in the core's
+/// layout), the training rows, the rows evaluated after each step (none for a plain step) and
+/// Adam's learning rate.
+pub struct Workload<'a> {
+    /// Layer widths, inputs first.
+    pub widths: &'a [usize],
+    /// Initial parameters.
+    pub params: &'a [f32],
+    /// Training inputs, row by row.
+    pub x: &'a [f32],
+    /// Training targets, row by row.
+    pub y: &'a [f32],
+    /// Inputs evaluated after each step, row by row (may be empty).
+    pub grid: &'a [f32],
+    /// Adam's learning rate.
+    pub learning_rate: f32,
+}
 
 /// A running reference: the child process and its pipes.
 pub struct Reference {
@@ -26,32 +42,36 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// Starts the script for `framework` (`numpy` or `torch`) on the official preset's
-    /// network, points and `learning_rate`; `Err` says why it could not (no Python, no
-    /// framework, ...), for the bench to print.
-    pub fn start(framework: &str, setup: &PaperSetup, learning_rate: f32) -> Result<Self, String> {
+    /// Starts the script for `framework` (`numpy` or `torch`) on `workload`, named `label`
+    /// in its temporary set-up file; `Err` says why it could not (no Python, no framework,
+    /// ...), for the bench to print.
+    pub fn start(framework: &str, label: &str, workload: &Workload<'_>) -> Result<Self, String> {
         let setup_file = std::env::temp_dir().join(format!(
-            "fprinciple-reference-{}-{framework}.f32",
+            "fprinciple-reference-{}-{label}-{framework}.f32",
             std::process::id()
         ));
-        let floats = setup
+        let floats = workload
             .params
             .iter()
-            .chain(&setup.x)
-            .chain(&setup.y)
-            .chain(&setup.analysis);
+            .chain(workload.x)
+            .chain(workload.y)
+            .chain(workload.grid);
         let bytes: Vec<u8> = floats.flat_map(|v| v.to_le_bytes()).collect();
         std::fs::write(&setup_file, bytes)
             .map_err(|e| format!("cannot write {}: {e}", setup_file.display()))?;
-        let widths: Vec<String> = crate::PAPER.iter().map(usize::to_string).collect();
+        let widths: Vec<String> = workload.widths.iter().map(usize::to_string).collect();
+        let n_in = match workload.widths {
+            [first, .., last] if *first > 0 && *last > 0 => *first,
+            _ => return Err("a network needs at least two widths, none zero".into()),
+        };
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SCRIPT);
         let spawned = Command::new("python3")
             .arg(&script)
             .arg(framework)
             .arg(widths.join(","))
-            .arg(setup.x.len().to_string())
-            .arg(setup.analysis.len().to_string())
-            .arg(learning_rate.to_string())
+            .arg((workload.x.len() / n_in).to_string())
+            .arg((workload.grid.len() / n_in).to_string())
+            .arg(workload.learning_rate.to_string())
             .arg(&setup_file)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -83,7 +103,8 @@ impl Reference {
         Ok(reference)
     }
 
-    /// The grid outputs after `iterations` iterations from the initial parameters.
+    /// The outputs after `iterations` iterations from the initial parameters: on the grid, or
+    /// without one on the training rows.
     pub fn check(&mut self, iterations: usize) -> Result<Vec<f32>, String> {
         let line = self.ask(&format!("check {iterations}"))?;
         line.split_whitespace()
