@@ -43,9 +43,15 @@ pub struct Reference {
 
 impl Reference {
     /// Starts the script for `framework` (`numpy` or `torch`) on `workload`, named `label`
-    /// in its temporary set-up file; `Err` says why it could not (no Python, no framework,
-    /// ...), for the bench to print.
-    pub fn start(framework: &str, label: &str, workload: &Workload<'_>) -> Result<Self, String> {
+    /// in its temporary set-up file, on `threads` threads (`None`: the framework's default,
+    /// every core); `Err` says why it could not (no Python, no framework, ...), for the bench
+    /// to print.
+    pub fn start(
+        framework: &str,
+        label: &str,
+        workload: &Workload<'_>,
+        threads: Option<usize>,
+    ) -> Result<Self, String> {
         let setup_file = std::env::temp_dir().join(format!(
             "fprinciple-reference-{}-{label}-{framework}.f32",
             std::process::id()
@@ -65,7 +71,14 @@ impl Reference {
             _ => return Err("a network needs at least two widths, none zero".into()),
         };
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SCRIPT);
-        let spawned = Command::new("python3")
+        let mut command = Command::new("python3");
+        if let Some(n) = threads {
+            // Read by OpenBLAS (NumPy) and by PyTorch's thread pool when they start.
+            for variable in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] {
+                command.env(variable, n.to_string());
+            }
+        }
+        let spawned = command
             .arg(&script)
             .arg(framework)
             .arg(widths.join(","))
@@ -88,6 +101,7 @@ impl Reference {
             let _ = child.kill();
             return Err("no pipes to python3".into());
         };
+        let suffix = threads.map_or(String::new(), |n| format!(", {n} thread(s)"));
         let mut reference = Reference {
             name: framework.into(),
             child,
@@ -97,7 +111,7 @@ impl Reference {
         };
         let ready = reference.read_line()?;
         match ready.strip_prefix("ready ") {
-            Some(name) => reference.name = name.trim().into(),
+            Some(name) => reference.name = format!("{}{suffix}", name.trim()),
             None => return Err(format!("python3 with {framework} did not start")),
         }
         Ok(reference)
