@@ -169,6 +169,44 @@ fn divergence_stops_with_a_message_and_keeps_the_results() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// A σ of a sweep that diverges stops the sweep with a message that names the run, the step
+/// and the settings to lower, and leaves its run directory marked as diverged.
+#[test]
+fn a_diverging_sweep_names_the_run_and_what_to_lower() {
+    let out = tempdir("diverge-sweep");
+    let err = run(&[
+        "--out",
+        out.to_str().unwrap(),
+        "init",
+        "--widths",
+        "1,16,1",
+        "--sigmas",
+        "1,3",
+        "--seeds",
+        "4",
+        "--optimizer",
+        "sgd",
+        "--learning-rate",
+        "90",
+        "--steps",
+        "500",
+    ])
+    .expect_err("a learning rate of 90 diverges");
+    for needle in [
+        "σ = 1, seed 4",
+        "at step",
+        "--learning-rate (now 90)",
+        "--sigmas",
+    ] {
+        assert!(err.contains(needle), "{err:?} does not say {needle:?}");
+    }
+    let runs = files_of(&out);
+    assert_eq!(runs.len(), 1);
+    let summary = std::fs::read_to_string(out.join(&runs[0]).join("summary.json")).unwrap();
+    assert!(summary.contains("\"diverged\""), "{summary}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 #[test]
 fn invalid_image_settings_name_the_flag_and_range() {
     refused(&["image", "--size", "48"], "--size");

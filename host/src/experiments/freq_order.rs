@@ -248,6 +248,8 @@ pub enum FreqError {
     Setting(String),
     /// The core refused something.
     Core(fprinciple_core::Error),
+    /// Training diverged (the text says which run, when, and what to lower).
+    Diverged(String),
 }
 
 impl std::fmt::Display for FreqError {
@@ -255,6 +257,7 @@ impl std::fmt::Display for FreqError {
         match self {
             FreqError::Setting(s) => write!(f, "{s}"),
             FreqError::Core(e) => write!(f, "{e}"),
+            FreqError::Diverged(s) => write!(f, "{s}"),
         }
     }
 }

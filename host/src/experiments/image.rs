@@ -52,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{CheckpointError, Control, OptimizerState, RunDriver, RunEnd};
 use crate::data::image::{embedded_camera_downsampled, load_downsampled, GrayImage};
 use crate::data::DataError;
+use crate::experiments::divergence;
 use crate::experiments::memory::{self, Estimate};
 use crate::network::{AnyOptimizer, InitScale, Network, OptimizerConfig};
 use crate::parallel::ParallelTrainer;
@@ -334,8 +335,10 @@ pub enum ImageExperimentError {
     Data(DataError),
     /// A setting is unusable (the message says which and why).
     InvalidConfig(String),
-    /// The core refused a shape or setting, or training diverged.
+    /// The core refused a shape or setting.
     Core(fprinciple_core::Error),
+    /// Training diverged (the text says which run, when, and what to lower).
+    Diverged(String),
     /// A checkpoint could not be written, or does not fit the run it should continue.
     Checkpoint(CheckpointError),
 }
@@ -344,7 +347,7 @@ impl fmt::Display for ImageExperimentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Data(e) => write!(f, "{e}"),
-            Self::InvalidConfig(message) => write!(f, "{message}"),
+            Self::InvalidConfig(message) | Self::Diverged(message) => write!(f, "{message}"),
             Self::Core(e) => write!(f, "{e}"),
             Self::Checkpoint(e) => write!(f, "{e}"),
         }
@@ -357,7 +360,7 @@ impl std::error::Error for ImageExperimentError {
             Self::Data(e) => Some(e),
             Self::Core(e) => Some(e),
             Self::Checkpoint(e) => Some(e),
-            Self::InvalidConfig(_) => None,
+            Self::InvalidConfig(_) | Self::Diverged(_) => None,
         }
     }
 }
@@ -888,7 +891,19 @@ fn train_one(
             break true;
         }
         let (arch, parameters) = network.split_mut();
-        let loss = trainer.step(&arch, parameters, samples)?;
+        let loss = trainer
+            .step(&arch, parameters, samples)
+            .map_err(|e| match e {
+                fprinciple_core::Error::NonFiniteLoss => {
+                    ImageExperimentError::Diverged(divergence(
+                        &format!("σ = {sigma}"),
+                        &format!("at step {step}"),
+                        &config.optimizer,
+                        "σ (--sigmas)",
+                    ))
+                }
+                e => ImageExperimentError::Core(e),
+            })?;
         record.step_loss.push(loss);
         if record.matched.is_none() && loss <= config.match_loss {
             just_matched = true;

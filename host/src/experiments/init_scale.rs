@@ -3,6 +3,7 @@
 //! oscillates between them.
 
 use crate::data::target::{uniform_grid_f32, Endpoints, Target};
+use crate::experiments::divergence;
 use crate::experiments::freq_order::{self, magnitude_spectrum, FreqError};
 use crate::experiments::memory::{self, Estimate};
 use crate::experiments::{trend, trend_text};
@@ -322,7 +323,15 @@ pub fn run(
             let mut tail_losses = Vec::with_capacity(config.steps / 20 + 1);
             let (arch, params) = net.split_mut();
             for step in 0..config.steps {
-                let loss = trainer.step(&arch, params, samples)?;
+                let loss = trainer.step(&arch, params, samples).map_err(|e| match e {
+                    fprinciple_core::Error::NonFiniteLoss => FreqError::Diverged(divergence(
+                        &format!("σ = {sigma}, seed {seed}"),
+                        &format!("at step {step}"),
+                        &config.optimizer,
+                        "σ (--sigmas)",
+                    )),
+                    e => FreqError::Core(e),
+                })?;
                 if step >= tail_start {
                     tail_losses.push(loss);
                 }

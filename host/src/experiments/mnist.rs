@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{CheckpointError, Control, Fingerprint, OptimizerState, RunDriver, RunEnd};
 use crate::data::idx::Dataset;
+use crate::experiments::divergence;
 use crate::experiments::memory::{self, Estimate};
 use crate::network::{self, HostTrainer, InitScale, Network, OptimizerConfig};
 
@@ -397,13 +398,15 @@ pub enum MnistError {
     InvalidConfig(String),
     /// The data does not fit the settings (width, labels, size); the message says how.
     InvalidData(String),
-    /// The core refused an operation (a shape, or a diverged loss).
+    /// The core refused an operation (a shape).
     Core {
         /// What was being done.
         during: &'static str,
         /// The core's error.
         error: fprinciple_core::Error,
     },
+    /// Training diverged (the text says which run, when, and what to lower).
+    Diverged(String),
     /// No δ puts the target share of `‖y‖²` in the low part.
     DeltaSearch {
         /// Training samples filtered.
@@ -425,6 +428,7 @@ impl fmt::Display for MnistError {
             MnistError::InvalidConfig(what) => write!(f, "{what}"),
             MnistError::InvalidData(what) => write!(f, "MNIST data unusable: {what}"),
             MnistError::Core { during, error } => write!(f, "{during}: {error}"),
+            MnistError::Diverged(what) => write!(f, "{what}"),
             MnistError::Checkpoint(e) => write!(f, "{e}"),
             MnistError::DeltaSearch {
                 samples,
@@ -1185,7 +1189,18 @@ fn train_gain(
         };
         let running = trainer
             .epoch(&arch, params, train.samples(), batch, buffers, &mut rng)
-            .map_err(core_err("training"))?;
+            .map_err(|error| match error {
+                fprinciple_core::Error::NonFiniteLoss => MnistError::Diverged(divergence(
+                    &format!("g = {}", job.gain),
+                    &format!("in epoch {epoch}"),
+                    &config.optimizer,
+                    "the gain (--gains)",
+                )),
+                error => MnistError::Core {
+                    during: "training",
+                    error,
+                },
+            })?;
         let seconds = clock.elapsed().as_secs_f64();
         train_seconds += seconds;
 
