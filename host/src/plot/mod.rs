@@ -20,6 +20,7 @@
 mod heat;
 mod images;
 mod render;
+mod text;
 mod xy;
 
 use std::fmt;

@@ -10,11 +10,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, RGBColor};
 
+use super::text::GlyphText;
 use super::PlotError;
 use crate::record::{base64_encode, write_atomic};
 
 /// DejaVu Sans, embedded so that text renders the same everywhere (licence in `assets/`).
-static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+pub(crate) static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Font family name every text style uses.
 pub(crate) const FAMILY: &str = "sans-serif";
@@ -47,7 +48,7 @@ pub(crate) fn series_colour(i: usize) -> RGBColor {
 }
 
 /// Registers the embedded font once per process.
-fn ensure_font() -> Result<(), PlotError> {
+pub(crate) fn ensure_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
@@ -118,7 +119,8 @@ pub(crate) fn render(fig: &impl Figure, stem: &Path) -> Result<Vec<PathBuf>, Plo
 fn render_png(fig: &impl Figure, w: u32, h: u32) -> Result<Vec<u8>, PlotError> {
     let mut buf = vec![0u8; w as usize * h as usize * 3];
     let rasters = {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        let backend = GlyphText(BitMapBackend::with_buffer(&mut buf, (w, h)));
+        let root = backend.into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
         let rasters = fig.draw(&root)?;
         root.present().map_err(draw_err)?;
