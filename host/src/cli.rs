@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Reproduce the Frequency Principle of deep learning (Xu 2018, arXiv 1808.04295): networks
@@ -745,7 +744,6 @@ fn open_resumable(
         RecordError::Invalid(why) => format!("--resume {why}").into(),
         e => resume_error(dir, e),
     })?;
-    register_run_dir(run_dir.path());
     if record.experiment != experiment {
         return Err(resume_error(
             dir,
@@ -889,33 +887,12 @@ fn interrupted() -> bool {
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            // A second signal: give up at once, without the temporary file a write cut short
-            // would leave behind.
-            remove_own_temporaries();
-            std::process::exit(130);
+            // A second signal: give up at once, between two file writes, so that none is left
+            // half-written.
+            crate::record::exit_between_writes(130);
         }
         eprintln!("\ninterrupted: saving the results so far (Ctrl-C again to quit at once)");
     });
-}
-
-/// The run directories this process writes ([`new_run_dir`], and `--resume`'s), for
-/// [`remove_own_temporaries`].
-static RUN_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-fn register_run_dir(path: &Path) {
-    if let Ok(mut dirs) = RUN_DIRS.lock() {
-        dirs.push(path.to_path_buf());
-    }
-}
-
-/// Removes this process's temporary files from its run directories
-/// ([`crate::record::remove_temporaries`]). Best effort: a write that starts between this and
-/// the exit can still leave one, which `--resume` clears.
-fn remove_own_temporaries() {
-    let dirs = RUN_DIRS.lock().map(|d| d.clone()).unwrap_or_default();
-    for dir in dirs {
-        crate::record::remove_temporaries(&dir, Some(std::process::id()));
-    }
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -1165,15 +1142,13 @@ fn execute<C: Serialize>(
     execute_in(dir, title, body)
 }
 
-/// A new run directory under `--out` `base` (see [`RunDir::create`]), whose temporary files a
-/// second signal removes; an `--out` it cannot be made in is named as the flag.
+/// A new run directory under `--out` `base` (see [`RunDir::create`]); an `--out` it cannot be
+/// made in is named as the flag.
 fn new_run_dir(base: &Path, experiment: &str) -> Result<RunDir, BoxError> {
-    let dir = RunDir::create(base, experiment).map_err(|e| match e {
+    RunDir::create(base, experiment).map_err(|e| match e {
         RecordError::Invalid(why) => format!("--out {why}").into(),
         e => BoxError::from(e),
-    })?;
-    register_run_dir(dir.path());
-    Ok(dir)
+    })
 }
 
 /// Runs `body` in the run directory `dir` (new, or reopened to resume), and writes the summary

@@ -18,7 +18,7 @@ use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -204,6 +204,24 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Held shared by every [`write_atomic`] while its temporary file exists, and exclusively by
+/// [`between_writes`]: what runs there sees no temporary file of this process, and a process
+/// that quits there ([`exit_between_writes`], a second Ctrl-C) leaves none behind.
+static WRITING: RwLock<()> = RwLock::new(());
+
+/// Runs `f` while no [`write_atomic`] of this process is under way: after the writes under way
+/// have renamed their files, before any other starts (they wait).
+pub fn between_writes<T>(f: impl FnOnce() -> T) -> T {
+    let _no_writes = WRITING.write().unwrap_or_else(PoisonError::into_inner);
+    f()
+}
+
+/// Ends the process with `code` between two writes ([`between_writes`]), so that no temporary
+/// file is left half-written: at most the write under way finishes first.
+pub fn exit_between_writes(code: i32) -> ! {
+    between_writes(|| std::process::exit(code))
+}
+
 /// Writes `bytes` to `path` atomically: readers see the old file or the new one, never a mix.
 ///
 /// The data goes to a hidden temporary file in the same directory, is flushed to disk, and is then
@@ -222,6 +240,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id(),
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    let writing = WRITING.read().unwrap_or_else(PoisonError::into_inner);
     let result = (|| {
         let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
         file.write_all(bytes).map_err(io_err(&tmp))?;
@@ -233,6 +252,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         return result;
     }
+    drop(writing);
     sync_dir(dir);
     Ok(())
 }
@@ -1178,6 +1198,45 @@ mod tests {
         assert_eq!(names(&scratch.0), [".b.json.tmp-8-2", "a.csv"]);
         remove_temporaries(&scratch.0, None);
         assert_eq!(names(&scratch.0), ["a.csv"]);
+    }
+
+    /// While other threads write files as fast as they can, what runs between writes (where a
+    /// second Ctrl-C quits) never sees a temporary file, and every write still lands whole.
+    #[test]
+    fn between_writes_no_temporary_file_exists() {
+        let scratch = Scratch::new("between");
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let payload = vec![7u8; 1 << 16];
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let (dir, done, payload) = (&scratch.0, &done, &payload);
+                s.spawn(move || {
+                    let path = dir.join(format!("file-{t}.bin"));
+                    while !done.load(Ordering::Relaxed) {
+                        write_atomic(&path, payload).unwrap();
+                    }
+                });
+            }
+            let (mut seen_files, mut seen_temporaries) = (0, 0);
+            for _ in 0..300 {
+                let (temporaries, files) = between_writes(|| {
+                    let names = names(&scratch.0);
+                    let temporaries = names.iter().filter(|n| n.contains(".tmp-")).count();
+                    (temporaries, names.len())
+                });
+                seen_temporaries += temporaries;
+                seen_files = seen_files.max(files);
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            // Stop the writers before asserting, so that a failure ends the test.
+            done.store(true, Ordering::Relaxed);
+            assert_eq!(seen_temporaries, 0, "temporary files between writes");
+            assert!(seen_files > 0, "the writers never wrote");
+        });
+        for t in 0..2 {
+            let written = fs::read(scratch.0.join(format!("file-{t}.bin"))).unwrap();
+            assert_eq!(written, payload);
+        }
     }
 
     #[test]
