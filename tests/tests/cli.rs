@@ -138,73 +138,65 @@ fn image_decodes(path: &Path) -> bool {
     bytes.starts_with(&[0x89, b'P', b'N', b'G'])
 }
 
-#[test]
-fn divergence_stops_with_a_message_and_keeps_the_results() {
-    let out = tempdir("diverge");
-    let err = run(&[
-        "--out",
-        out.to_str().unwrap(),
-        "freq",
+/// Runs `args` (after `--out`), which must diverge with SGD at a learning rate of 90 on a
+/// 1-16-1 network, and checks that the one run directory it made is marked as diverged.
+/// Returns the message and the run directory.
+fn diverging_run(tag: &str, args: &[&str]) -> (String, std::path::PathBuf) {
+    let out = tempdir(tag);
+    let mut full = vec!["--out", out.to_str().unwrap()];
+    full.extend_from_slice(args);
+    let diverging = [
         "--widths",
         "1,16,1",
         "--optimizer",
         "sgd",
         "--learning-rate",
         "90",
+    ];
+    full.extend_from_slice(&diverging);
+    let err = run(&full).expect_err("a learning rate of 90 diverges");
+    let runs = files_of(&out);
+    assert_eq!(runs.len(), 1);
+    let dir = out.join(&runs[0]);
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"diverged\""), "{summary}");
+    (err, dir)
+}
+
+#[test]
+fn divergence_stops_with_a_message_and_keeps_the_results() {
+    let args = [
+        "freq",
         "--steps",
         "500",
         "--train-points",
         "32",
         "--analysis-points",
         "32",
-    ])
-    .expect_err("a learning rate of 90 diverges");
+    ];
+    let (err, dir) = diverging_run("diverge", &args);
     assert!(err.contains("at step"), "{err}");
     assert!(err.contains("--learning-rate"), "{err}");
-    let runs = files_of(&out);
-    assert_eq!(runs.len(), 1);
-    let summary = std::fs::read_to_string(out.join(&runs[0]).join("summary.json")).unwrap();
-    assert!(summary.contains("\"diverged\""), "{summary}");
-    assert!(out.join(&runs[0]).join("metrics.csv").exists());
-    std::fs::remove_dir_all(&out).unwrap();
+    assert!(dir.join("metrics.csv").exists());
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 /// A σ of a sweep that diverges stops the sweep with a message that names the run, the step
 /// and the settings to lower, and leaves its run directory marked as diverged.
 #[test]
 fn a_diverging_sweep_names_the_run_and_what_to_lower() {
-    let out = tempdir("diverge-sweep");
-    let err = run(&[
-        "--out",
-        out.to_str().unwrap(),
-        "init",
-        "--widths",
-        "1,16,1",
-        "--sigmas",
-        "1,3",
-        "--seeds",
-        "4",
-        "--optimizer",
-        "sgd",
-        "--learning-rate",
-        "90",
-        "--steps",
-        "500",
-    ])
-    .expect_err("a learning rate of 90 diverges");
-    for needle in [
+    let args = ["init", "--sigmas", "1,3", "--seeds", "4", "--steps", "500"];
+    let (err, dir) = diverging_run("diverge-sweep", &args);
+    let needles = [
         "σ = 1, seed 4",
         "at step",
         "--learning-rate (now 90)",
         "--sigmas",
-    ] {
+    ];
+    for needle in needles {
         assert!(err.contains(needle), "{err:?} does not say {needle:?}");
     }
-    let runs = files_of(&out);
-    assert_eq!(runs.len(), 1);
-    let summary = std::fs::read_to_string(out.join(&runs[0]).join("summary.json")).unwrap();
-    assert!(summary.contains("\"diverged\""), "{summary}");
-    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 #[test]
