@@ -192,19 +192,37 @@ mod tests {
     use super::*;
     use crate::plot::render::{ensure_font, text};
 
-    /// The first column with ink of `text` drawn left-aligned at x = 10 on a white bitmap.
-    fn first_ink_column(label: &str, size: f64) -> usize {
+    const W: usize = 200;
+    const H: usize = 80;
+
+    /// `label` drawn at (10, 10) on a white `W × H` bitmap; returns, per column, whether any
+    /// pixel of it is darker than `threshold` (0–255).
+    fn inked_columns(label: &str, size: f64, threshold: u8) -> Vec<bool> {
         ensure_font().unwrap();
-        let (w, h) = (200u32, 80u32);
-        let mut buf = vec![255u8; (w * h * 3) as usize];
+        let mut buf = vec![255u8; W * H * 3];
         {
-            let root = GlyphText(BitMapBackend::with_buffer(&mut buf, (w, h))).into_drawing_area();
+            let backend = BitMapBackend::with_buffer(&mut buf, (W as u32, H as u32));
+            let root = GlyphText(backend).into_drawing_area();
             root.draw(&Text::new(label, (10, 10), text(size))).unwrap();
             root.present().unwrap();
         }
-        (0..w as usize)
-            .find(|&x| (0..h as usize).any(|y| buf[(y * w as usize + x) * 3] < 128))
-            .expect("the text has ink")
+        (0..W)
+            .map(|x| (0..H).any(|y| buf[(y * W + x) * 3] < threshold))
+            .collect()
+    }
+
+    /// The first column with ink of `label`.
+    fn first_ink_column(label: &str, size: f64) -> usize {
+        let inked = inked_columns(label, size, 128);
+        inked.iter().position(|&i| i).expect("the text has ink")
+    }
+
+    /// The first ink column right of the first letter's ink in a two-letter label.
+    fn first_ink_column_of_second(label: &str, size: f64) -> usize {
+        let inked = inked_columns(label, size, 250);
+        let start = inked.iter().position(|&i| i).unwrap();
+        let end = start + inked[start..].iter().position(|&i| !i).unwrap();
+        end + inked[end..].iter().position(|&i| i).unwrap()
     }
 
     /// The font puts space before a glyph's ink (DejaVu Sans's "I": 201/2048 em, four pixels
@@ -240,21 +258,5 @@ mod tests {
                 "{pair}: {both} vs {expected}"
             );
         }
-    }
-
-    /// The first ink column right of the first letter's ink in a two-letter label.
-    fn first_ink_column_of_second(label: &str, size: f64) -> usize {
-        ensure_font().unwrap();
-        let (w, h) = (200u32, 80u32);
-        let mut buf = vec![255u8; (w * h * 3) as usize];
-        {
-            let root = GlyphText(BitMapBackend::with_buffer(&mut buf, (w, h))).into_drawing_area();
-            root.draw(&Text::new(label, (10, 10), text(size))).unwrap();
-            root.present().unwrap();
-        }
-        let inked = |x: usize| (0..h as usize).any(|y| buf[(y * w as usize + x) * 3] < 250);
-        let start = (0..w as usize).find(|&x| inked(x)).unwrap();
-        let end = (start..w as usize).find(|&x| !inked(x)).unwrap();
-        (end..w as usize).find(|&x| inked(x)).unwrap()
     }
 }
