@@ -755,11 +755,8 @@ pub fn save(result: &FreqResult, dir: &crate::record::RunDir) -> Result<Outcome,
     ];
     let mut lines = lines;
     if result.stop == StopReason::Diverged {
-        let mut why = format!(
-            "the loss became NaN or infinite at step {}: lower --learning-rate (now {}) or --sigma",
-            result.steps_run,
-            learning_rate(&result.config.optimizer)
-        );
+        let when = format!("at step {}", result.steps_run);
+        let mut why = super::divergence(&when, &result.config.optimizer, "--sigma");
         if result.observations.is_empty() {
             why.push_str(
                 "; at step 0, before any update, the initial network's outputs or the target \

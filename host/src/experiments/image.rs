@@ -894,14 +894,14 @@ fn train_one(
         let loss = trainer
             .step(&arch, parameters, samples)
             .map_err(|e| match e {
-                fprinciple_core::Error::NonFiniteLoss => {
-                    ImageExperimentError::Diverged(divergence(
-                        &format!("σ = {sigma}"),
+                fprinciple_core::Error::NonFiniteLoss => ImageExperimentError::Diverged(format!(
+                    "σ = {sigma}: {}",
+                    divergence(
                         &format!("at step {step}"),
                         &config.optimizer,
-                        "σ (--sigmas)",
-                    ))
-                }
+                        "σ (--sigmas)"
+                    )
+                )),
                 e => ImageExperimentError::Core(e),
             })?;
         record.step_loss.push(loss);

@@ -324,11 +324,13 @@ pub fn run(
             let (arch, params) = net.split_mut();
             for step in 0..config.steps {
                 let loss = trainer.step(&arch, params, samples).map_err(|e| match e {
-                    fprinciple_core::Error::NonFiniteLoss => FreqError::Diverged(divergence(
-                        &format!("σ = {sigma}, seed {seed}"),
-                        &format!("at step {step}"),
-                        &config.optimizer,
-                        "σ (--sigmas)",
+                    fprinciple_core::Error::NonFiniteLoss => FreqError::Diverged(format!(
+                        "σ = {sigma}, seed {seed}: {}",
+                        divergence(
+                            &format!("at step {step}"),
+                            &config.optimizer,
+                            "σ (--sigmas)"
+                        )
                     )),
                     e => FreqError::Core(e),
                 })?;

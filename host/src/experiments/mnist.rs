@@ -1190,11 +1190,14 @@ fn train_gain(
         let running = trainer
             .epoch(&arch, params, train.samples(), batch, buffers, &mut rng)
             .map_err(|error| match error {
-                fprinciple_core::Error::NonFiniteLoss => MnistError::Diverged(divergence(
-                    &format!("g = {}", job.gain),
-                    &format!("in epoch {epoch}"),
-                    &config.optimizer,
-                    "the gain (--gains)",
+                fprinciple_core::Error::NonFiniteLoss => MnistError::Diverged(format!(
+                    "g = {}: {}",
+                    job.gain,
+                    divergence(
+                        &format!("in epoch {epoch}"),
+                        &config.optimizer,
+                        "the gain (--gains)"
+                    )
                 )),
                 error => MnistError::Core {
                     during: "training",

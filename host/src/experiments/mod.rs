@@ -7,17 +7,12 @@ pub mod init_scale;
 pub mod memory;
 pub mod mnist;
 
-/// What to tell a user whose run's loss became NaN or infinite: which run (`run`: "σ = 3,
-/// seed 1"), when (`when`: "at step 6"), and the settings to lower (the learning rate, and
-/// `scale`, the flag of the initialization scale the sweep goes up to).
-pub fn divergence(
-    run: &str,
-    when: &str,
-    optimizer: &crate::network::OptimizerConfig,
-    scale: &str,
-) -> String {
+/// What to tell a user whose run's loss became NaN or infinite: when (`when`: "at step 6"),
+/// and the settings to lower (the learning rate, and `scale`, the initialization scale's flag).
+/// A sweep puts its run first ("σ = 3, seed 1: …").
+pub fn divergence(when: &str, optimizer: &crate::network::OptimizerConfig, scale: &str) -> String {
     format!(
-        "{run}: the loss became NaN or infinite {when}: lower --learning-rate (now {}) or {scale}",
+        "the loss became NaN or infinite {when}: lower --learning-rate (now {}) or {scale}",
         freq_order::learning_rate(optimizer)
     )
 }
