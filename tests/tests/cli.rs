@@ -138,23 +138,13 @@ fn image_decodes(path: &Path) -> bool {
     bytes.starts_with(&[0x89, b'P', b'N', b'G'])
 }
 
-/// Runs `args` (after `--out`), which must diverge with SGD at a learning rate of 90 on a
-/// 1-16-1 network, and checks that the one run directory it made is marked as diverged.
-/// Returns the message and the run directory.
+/// Runs `args` (after `--out`), which must diverge, and checks that the one run directory it
+/// made is marked as diverged. Returns the message and the run directory.
 fn diverging_run(tag: &str, args: &[&str]) -> (String, std::path::PathBuf) {
     let out = tempdir(tag);
     let mut full = vec!["--out", out.to_str().unwrap()];
     full.extend_from_slice(args);
-    let diverging = [
-        "--widths",
-        "1,16,1",
-        "--optimizer",
-        "sgd",
-        "--learning-rate",
-        "90",
-    ];
-    full.extend_from_slice(&diverging);
-    let err = run(&full).expect_err("a learning rate of 90 diverges");
+    let err = run(&full).expect_err("the run must diverge");
     let runs = files_of(&out);
     assert_eq!(runs.len(), 1);
     let dir = out.join(&runs[0]);
@@ -163,9 +153,19 @@ fn diverging_run(tag: &str, args: &[&str]) -> (String, std::path::PathBuf) {
     (err, dir)
 }
 
+/// SGD at a learning rate of 90 on a 1-16-1 network: it diverges within a few steps.
+const DIVERGING_SGD: [&str; 6] = [
+    "--widths",
+    "1,16,1",
+    "--optimizer",
+    "sgd",
+    "--learning-rate",
+    "90",
+];
+
 #[test]
 fn divergence_stops_with_a_message_and_keeps_the_results() {
-    let args = [
+    let mut args = vec![
         "freq",
         "--steps",
         "500",
@@ -174,6 +174,7 @@ fn divergence_stops_with_a_message_and_keeps_the_results() {
         "--analysis-points",
         "32",
     ];
+    args.extend(DIVERGING_SGD);
     let (err, dir) = diverging_run("diverge", &args);
     assert!(err.contains("at step"), "{err}");
     assert!(err.contains("--learning-rate"), "{err}");
@@ -185,12 +186,31 @@ fn divergence_stops_with_a_message_and_keeps_the_results() {
 /// and the settings to lower, and leaves its run directory marked as diverged.
 #[test]
 fn a_diverging_sweep_names_the_run_and_what_to_lower() {
-    let args = ["init", "--sigmas", "1,3", "--seeds", "4", "--steps", "500"];
+    let mut args = vec!["init", "--sigmas", "1,3", "--seeds", "4", "--steps", "500"];
+    args.extend(DIVERGING_SGD);
     let (err, dir) = diverging_run("diverge-sweep", &args);
     let needles = [
         "σ = 1, seed 4",
         "at step",
         "--learning-rate (now 90)",
+        "--sigmas",
+    ];
+    for needle in needles {
+        assert!(err.contains(needle), "{err:?} does not say {needle:?}");
+    }
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+/// The image experiment trains with Adam, which does not diverge at any learning rate it
+/// accepts; an initialization so large that the first outputs overflow does, at step 0.
+#[test]
+fn a_diverging_image_run_names_its_sigma() {
+    let args = ["image", "--quick", "--sigmas", "0.1,1e19", "--steps", "20"];
+    let (err, dir) = diverging_run("diverge-image", &args);
+    let needles = [
+        "σ = 10000000000000000000: ",
+        "at step 0",
+        "--learning-rate (now 0.001)",
         "--sigmas",
     ];
     for needle in needles {

@@ -29,7 +29,9 @@ fn font() -> Option<&'static FontRef<'static>> {
 }
 
 /// A bitmap backend whose text is drawn glyph by glyph at the font's positions (see the module
-/// documentation).
+/// documentation). It forwards what the wrapped backend implements itself (plotters' bitmap
+/// backend: pixels, lines, rectangles, blits); the trait's other drawing (paths, circles,
+/// polygons) is built from those.
 pub(crate) struct GlyphText<DB>(pub DB);
 
 impl<DB: DrawingBackend> DrawingBackend for GlyphText<DB> {
@@ -72,40 +74,6 @@ impl<DB: DrawingBackend> DrawingBackend for GlyphText<DB> {
         fill: bool,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
         self.0.draw_rect(upper_left, bottom_right, style, fill)
-    }
-
-    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.draw_path(path, style)
-    }
-
-    fn draw_circle<S: BackendStyle>(
-        &mut self,
-        center: BackendCoord,
-        radius: u32,
-        style: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.draw_circle(center, radius, style, fill)
-    }
-
-    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        vert: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.fill_polygon(vert, style)
-    }
-
-    fn estimate_text_size<TStyle: BackendTextStyle>(
-        &self,
-        text: &str,
-        style: &TStyle,
-    ) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
-        self.0.estimate_text_size(text, style)
     }
 
     fn blit_bitmap(
