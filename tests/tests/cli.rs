@@ -138,19 +138,26 @@ fn image_decodes(path: &Path) -> bool {
     bytes.starts_with(&[0x89, b'P', b'N', b'G'])
 }
 
-/// Runs `args` (after `--out`), which must diverge, and checks that the one run directory it
-/// made is marked as diverged. Returns the message and the run directory.
-fn diverging_run(tag: &str, args: &[&str]) -> (String, std::path::PathBuf) {
+/// Runs `args` (after `--out`), which must diverge with a message that says each of
+/// `needles`, and checks that the one run directory it made is marked as diverged and holds
+/// the files `kept`.
+fn check_divergence(tag: &str, args: &[&str], needles: &[&str], kept: &[&str]) {
     let out = tempdir(tag);
     let mut full = vec!["--out", out.to_str().unwrap()];
     full.extend_from_slice(args);
     let err = run(&full).expect_err("the run must diverge");
+    for needle in needles {
+        assert!(err.contains(needle), "{err:?} does not say {needle:?}");
+    }
     let runs = files_of(&out);
     assert_eq!(runs.len(), 1);
     let dir = out.join(&runs[0]);
     let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     assert!(summary.contains("\"diverged\""), "{summary}");
-    (err, dir)
+    for file in kept {
+        assert!(dir.join(file).exists(), "{file} is missing");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
 }
 
 /// SGD at a learning rate of 90 on a 1-16-1 network: it diverges within a few steps.
@@ -175,11 +182,8 @@ fn divergence_stops_with_a_message_and_keeps_the_results() {
         "32",
     ];
     args.extend(DIVERGING_SGD);
-    let (err, dir) = diverging_run("diverge", &args);
-    assert!(err.contains("at step"), "{err}");
-    assert!(err.contains("--learning-rate"), "{err}");
-    assert!(dir.join("metrics.csv").exists());
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    let needles = ["at step", "--learning-rate"];
+    check_divergence("diverge", &args, &needles, &["metrics.csv"]);
 }
 
 /// A σ of a sweep that diverges stops the sweep with a message that names the run, the step
@@ -188,17 +192,13 @@ fn divergence_stops_with_a_message_and_keeps_the_results() {
 fn a_diverging_sweep_names_the_run_and_what_to_lower() {
     let mut args = vec!["init", "--sigmas", "1,3", "--seeds", "4", "--steps", "500"];
     args.extend(DIVERGING_SGD);
-    let (err, dir) = diverging_run("diverge-sweep", &args);
     let needles = [
         "σ = 1, seed 4",
         "at step",
         "--learning-rate (now 90)",
         "--sigmas",
     ];
-    for needle in needles {
-        assert!(err.contains(needle), "{err:?} does not say {needle:?}");
-    }
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    check_divergence("diverge-sweep", &args, &needles, &["config.json"]);
 }
 
 /// The image experiment trains with Adam, which does not diverge at any learning rate it
@@ -206,17 +206,13 @@ fn a_diverging_sweep_names_the_run_and_what_to_lower() {
 #[test]
 fn a_diverging_image_run_names_its_sigma() {
     let args = ["image", "--quick", "--sigmas", "0.1,1e19", "--steps", "20"];
-    let (err, dir) = diverging_run("diverge-image", &args);
     let needles = [
         "σ = 10000000000000000000: ",
         "at step 0",
         "--learning-rate (now 0.001)",
         "--sigmas",
     ];
-    for needle in needles {
-        assert!(err.contains(needle), "{err:?} does not say {needle:?}");
-    }
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    check_divergence("diverge-image", &args, &needles, &["config.json"]);
 }
 
 #[test]
