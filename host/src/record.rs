@@ -586,18 +586,16 @@ fn lock_run(dir: &Path) -> Result<Arc<File>> {
 }
 
 /// Removes from `dir` the temporary files [`write_atomic`] (`.NAME.tmp-PID-N`) leaves when its
-/// process is killed between creating and renaming one (a second Ctrl-C, say): those of the
-/// process `pid`, or all of them. Best effort. All of them only under the run's lock, so that
-/// no other process is writing them.
-pub fn remove_temporaries(dir: &Path, pid: Option<u32>) {
-    let tag = pid.map_or_else(|| ".tmp-".to_string(), |pid| format!(".tmp-{pid}-"));
+/// process is killed between creating and renaming one (a second Ctrl-C, say). Best effort.
+/// Only under the run's lock, so that no other process is writing them.
+pub fn remove_temporaries(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(&tag) {
+        if name.starts_with('.') && name.contains(".tmp-") {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -698,7 +696,7 @@ impl RunDir {
         }
         let record: ConfigRecord<serde_json::Value> = read_json(&config_path)?;
         let lock = lock_run(path)?;
-        remove_temporaries(path, None);
+        remove_temporaries(path);
         let dir = Self {
             path: path.to_path_buf(),
             experiment: record.experiment.clone(),
@@ -1189,15 +1187,19 @@ mod tests {
     }
 
     #[test]
-    fn temporaries_of_one_process_are_removed_alone() {
-        let scratch = Scratch::new("own-temps");
-        for name in [".a.csv.tmp-7-1", ".b.json.tmp-8-2", "a.csv"] {
+    fn temporaries_are_removed_and_nothing_else() {
+        let scratch = Scratch::new("temps");
+        for name in [
+            ".a.csv.tmp-7-1",
+            ".b.json.tmp-8-2",
+            "a.csv",
+            ".keep",
+            "c.tmp-1-1",
+        ] {
             fs::write(scratch.0.join(name), "x").unwrap();
         }
-        remove_temporaries(&scratch.0, Some(7));
-        assert_eq!(names(&scratch.0), [".b.json.tmp-8-2", "a.csv"]);
-        remove_temporaries(&scratch.0, None);
-        assert_eq!(names(&scratch.0), ["a.csv"]);
+        remove_temporaries(&scratch.0);
+        assert_eq!(names(&scratch.0), [".keep", "a.csv", "c.tmp-1-1"]);
     }
 
     /// While other threads write files as fast as they can, what runs between writes (where a
