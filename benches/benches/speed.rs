@@ -220,6 +220,20 @@ fn main() {
         });
     }
     {
+        // The same on two threads whose shares stay even: what the shares that follow each
+        // thread's speed (`ParallelTrainer::set_adaptive_shares`) gain, side by side.
+        let (observed, y, arch) = (&observed, &paper.y, &paper_arch);
+        let mut network = TrainedCopy::new(2, &paper.params, observed.len());
+        network.trainer.set_adaptive_shares(false);
+        figures.push(Figure {
+            name: "paper observed step (61 + 64 rows), 2 thread(s), even shares".into(),
+            flop: step_and_eval,
+            samples: None,
+            iteration: Box::new(move || network.observed_step(arch, observed, y)),
+            rounds: Vec::new(),
+        });
+    }
+    {
         // Two copies trained side by side on two threads, then one alone.
         let arch = &paper_arch;
         let (half, targets) = (&half_rows, &paper.y[..train_share]);
@@ -348,7 +362,35 @@ fn main() {
             show(median)
         );
     }
+    report_shares(&figures);
     report_references(&figures, &references);
+}
+
+/// The observed step on two threads with shares that follow each thread's speed, against the
+/// same with even shares, round by round (the two run one after the other in every round).
+fn report_shares(figures: &[Figure<'_>]) {
+    let find = |name: &str| figures.iter().find(|f| f.name == name);
+    let even = format!("{PAPER_OBSERVED}, even shares");
+    let (Some(adaptive), Some(even)) = (find(PAPER_OBSERVED), find(&even)) else {
+        return;
+    };
+    let ratios: Vec<f64> = adaptive
+        .rounds
+        .iter()
+        .zip(&even.rounds)
+        .map(|(a, e)| a / e)
+        .collect();
+    let sorted = sorted(&ratios);
+    if let (Some(low), Some(high)) = (
+        sorted.get(sorted.len() / 4),
+        sorted.get(3 * sorted.len() / 4),
+    ) {
+        println!(
+            "\nshares that follow the threads' speed / even shares, round by round: median {:.3} \
+             (quartiles {low:.3}, {high:.3})",
+            median(&sorted)
+        );
+    }
 }
 
 /// A started reference, its spec and its seconds per iteration, one entry per round.

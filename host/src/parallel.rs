@@ -21,13 +21,17 @@
 //! The threads are a [`rayon`] pool owned by the trainer and kept for its lifetime: handing a
 //! pool work costs microseconds, where starting threads for each call cost tens of them. Small
 //! batches still run on the calling thread alone (see [`MIN_WORK_PER_THREAD`]).
+//!
+//! With two threads the parts and shares need not be even: they follow how long each thread
+//! took in the steps before (see [`Balance`]), as the two cores of a shared or virtual machine
+//! are often not equally fast. Any split gives the same sums, so this changes only the speed.
 
 use std::sync::Arc;
 
-use fprinciple_core::dense::{self, DenseShape, Sums};
+use fprinciple_core::dense::{self, Arithmetic, DenseShape, Sums};
 use fprinciple_core::loss::Loss;
 use fprinciple_core::mlp::{activation_count, Architecture, LayerShape, Stored};
-use fprinciple_core::optim::{Optimizer, State};
+use fprinciple_core::optim::{Optimizer, State, Update};
 use fprinciple_core::rng::Rng;
 use fprinciple_core::train::{
     compute_deltas, compute_gradients, compute_gradients_observed, for_each_mini_batch,
@@ -62,6 +66,10 @@ pub struct ParallelTrainer<O> {
     deltas: Vec<Vec<f32>>,
     /// Per thread, the input and output rows of its part of an observed batch.
     rows: Vec<(Vec<f32>, Vec<f32>)>,
+    /// The two threads' shares of each phase of a step.
+    balance: Balance,
+    /// Whether the shares follow the threads' speed (else they stay even).
+    adaptive: bool,
 }
 
 impl<O: Optimizer + Send> ParallelTrainer<O> {
@@ -94,6 +102,18 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             workspaces: vec![Vec::new(); threads],
             deltas: vec![Vec::new(); threads],
             rows: vec![(Vec::new(), Vec::new()); threads],
+            balance: Balance::EVEN,
+            adaptive: true,
+        }
+    }
+
+    /// Whether a step's work is shared between two threads as their recent speed says (the
+    /// default) or evenly. Either way the results are the same, bit for bit; `--bench speed`
+    /// times both.
+    pub fn set_adaptive_shares(&mut self, adaptive: bool) {
+        self.adaptive = adaptive;
+        if !adaptive {
+            self.balance = Balance::EVEN;
         }
     }
 
@@ -129,6 +149,17 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         (work / MIN_WORK_PER_THREAD).clamp(1, self.threads.min(samples.max(1)))
     }
 
+    /// The pool, if a split step called from outside it should first move into it: it then
+    /// hands work to the pool once, its phases pass between threads that are awake (handing
+    /// each phase over from outside wakes the pool's threads and then the caller, every
+    /// phase), and the calling thread is a pool thread whose share [`Balance`] knows.
+    fn pool_to_enter(&self) -> Option<Arc<rayon::ThreadPool>> {
+        self.pool
+            .as_ref()
+            .filter(|pool| pool.current_thread_index().is_none())
+            .cloned()
+    }
+
     /// One optimizer step on one batch (the whole training set for full-batch training).
     /// Returns the batch's loss before the step; a NaN or infinite loss is an error and leaves
     /// the parameters and the optimizer untouched.
@@ -149,19 +180,21 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         }
         let threads = self.threads_for(arch, batch);
         if threads > 1 {
-            let parts: Vec<Samples<'_>> = (0..threads)
-                .map(|t| {
-                    let rows = part_rows(t, threads, batch);
-                    Samples {
-                        inputs: samples
-                            .inputs
-                            .get(rows.start * in_w..rows.end * in_w)
-                            .unwrap_or(&[]),
-                        targets: samples
-                            .targets
-                            .get(rows.start * out_w..rows.end * out_w)
-                            .unwrap_or(&[]),
-                    }
+            if let Some(pool) = self.pool_to_enter() {
+                return pool.install(|| self.step(arch, parameters, samples));
+            }
+            let share = self.balance.share(Phase::Deltas);
+            let parts: Vec<Samples<'_>> = split_rows(threads, batch, share, true)
+                .into_iter()
+                .map(|rows| Samples {
+                    inputs: samples
+                        .inputs
+                        .get(rows.start * in_w..rows.end * in_w)
+                        .unwrap_or(&[]),
+                    targets: samples
+                        .targets
+                        .get(rows.start * out_w..rows.end * out_w)
+                        .unwrap_or(&[]),
                 })
                 .collect();
             return self.split_step(arch, parameters, &parts, Vec::new());
@@ -188,9 +221,9 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     /// gradients are in its cache. No thread adds up another's gradients. If `outputs` has one
     /// buffer per part, each receives its part's outputs.
     ///
-    /// Called from outside the pool, the step moves itself into it first, so it hands work to
-    /// the pool once and its phases pass between threads that are awake (handing each phase
-    /// over from outside wakes the pool's threads and then the caller, every phase).
+    /// The first part of each phase runs on the calling thread, one of the pool's (see
+    /// [`pool_to_enter`](Self::pool_to_enter)); the time each thread takes moves the shares
+    /// of the next step.
     fn split_step(
         &mut self,
         arch: &Architecture<'_>,
@@ -198,11 +231,6 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
         parts: &[Samples<'_>],
         outputs: Vec<&mut Vec<f32>>,
     ) -> Result<f32> {
-        if let Some(pool) = self.pool.clone() {
-            if pool.current_thread_index().is_none() {
-                return pool.install(|| self.split_step(arch, parameters, parts, outputs));
-            }
-        }
         let threads = parts.len();
         let (in_w, out_w) = (arch.input_width(), arch.output_width());
         let training = |part: &Samples<'_>| part.targets.len() / out_w.max(1);
@@ -234,16 +262,23 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             .map(|(((part, w), d), y)| (part, w, d, y))
             .collect();
         let values = run_parts(self.pool.as_deref(), jobs, |(part, w, d, y)| {
-            let (value, out) = compute_deltas(arch, loss, params, *part, batch, w, d)?;
-            if let Some(y) = y {
-                y.clear();
-                y.extend_from_slice(out);
-            }
-            Ok::<f32, Error>(value)
+            timed(|| {
+                let (value, out) = compute_deltas(arch, loss, params, *part, batch, w, d)?;
+                if let Some(y) = y {
+                    y.clear();
+                    y.extend_from_slice(out);
+                }
+                Ok::<f32, Error>(value)
+            })
         });
         let mut value = 0.0f32;
-        for v in values {
+        let mut times = ThreadTimes::default();
+        for (v, time) in values {
             value += v?;
+            times.add(time);
+        }
+        if self.adaptive {
+            self.balance.update(Phase::Deltas, times);
         }
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss);
@@ -276,54 +311,19 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             gradients,
             state,
         };
-        let shares = layer_shares(arch, threads, whole);
+        let shares = layer_shares(arch, threads, self.balance.share(Phase::Gradients), whole);
         let arithmetic = arch.arithmetic();
         let results = run_parts(self.pool.as_deref(), shares, |share| {
-            for piece in share {
-                let LayerPiece {
-                    layer,
-                    rows,
-                    units,
-                    weight,
-                    bias,
-                } = piece;
-                for (u, pass) in passes.iter().enumerate() {
-                    let n = pass.batch;
-                    let input = if layer.activation_offset == 0 {
-                        pass.inputs
-                    } else {
-                        let start = (layer.activation_offset - layer.inputs) * pass.stored.rows;
-                        let end = start + layer.inputs * n;
-                        pass.stored.activations.get(start..end).unwrap_or(&[])
-                    };
-                    let start = layer.activation_offset * n;
-                    let deltas = pass
-                        .deltas
-                        .get(start..start + layer.outputs * n)
-                        .unwrap_or(&[]);
-                    let shape = DenseShape {
-                        batch: n,
-                        inputs: layer.inputs,
-                        outputs: layer.outputs,
-                    };
-                    let sums = if u == 0 { Sums::Start } else { Sums::Continue };
-                    let grads = (&mut *weight.gradients, &mut *bias.gradients);
-                    dense::backward_parameter_rows(
-                        shape,
-                        arithmetic,
-                        (input, deltas),
-                        (rows.clone(), units.clone()),
-                        sums,
-                        grads,
-                    )?;
-                }
-                for slices in [weight, bias] {
-                    update.apply(slices.parameters, slices.gradients, slices.state);
-                }
-            }
-            Ok::<(), Error>(())
+            timed(|| share_gradients_and_update(share, &passes, arithmetic, &update))
         });
-        results.into_iter().collect::<Result<()>>()?;
+        let mut times = ThreadTimes::default();
+        for (result, time) in results {
+            result?;
+            times.add(time);
+        }
+        if self.adaptive {
+            self.balance.update(Phase::Gradients, times);
+        }
         Ok(value)
     }
 
@@ -354,12 +354,17 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             self.update(parameters)?;
             return Ok(value);
         }
-        // Thread t: training rows as in `step`, then an even share of the other rows, gathered
-        // into buffers of its own; the outputs are scattered back afterwards.
-        let extra = rows - train;
+        if let Some(pool) = self.pool_to_enter() {
+            return pool.install(|| self.step_observed(arch, parameters, batch));
+        }
+        // Thread t: training rows as in `step`, then as large a share of the other rows,
+        // gathered into buffers of its own; the outputs are scattered back afterwards.
+        let share = self.balance.share(Phase::Deltas);
+        let train_parts = split_rows(threads, train, share, true);
+        let extra_parts = split_rows(threads, rows - train, share, false);
         let part = |t: usize| {
-            let train_rows = part_rows(t, threads, train);
-            let extra_rows = part_rows(t, threads, extra);
+            let train_rows = train_parts.get(t).cloned().unwrap_or(0..0);
+            let extra_rows = extra_parts.get(t).cloned().unwrap_or(0..0);
             (train_rows, train + extra_rows.start..train + extra_rows.end)
         };
         let mut buffers = std::mem::take(&mut self.rows);
@@ -516,6 +521,164 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     }
 }
 
+/// One thread's share of phase 2 of a split step: for each layer piece, the gradients of its
+/// weight rows and biases summed over the parts in order (each part continuing the sums of
+/// the one before), then the update of those parameters.
+fn share_gradients_and_update(
+    share: Vec<LayerPiece<'_>>,
+    passes: &[PartPass<'_>],
+    arithmetic: Arithmetic,
+    update: &Update,
+) -> Result<()> {
+    for piece in share {
+        let LayerPiece {
+            layer,
+            rows,
+            units,
+            weight,
+            bias,
+        } = piece;
+        for (u, pass) in passes.iter().enumerate() {
+            let n = pass.batch;
+            let input = if layer.activation_offset == 0 {
+                pass.inputs
+            } else {
+                let start = (layer.activation_offset - layer.inputs) * pass.stored.rows;
+                let end = start + layer.inputs * n;
+                pass.stored.activations.get(start..end).unwrap_or(&[])
+            };
+            let start = layer.activation_offset * n;
+            let deltas = pass
+                .deltas
+                .get(start..start + layer.outputs * n)
+                .unwrap_or(&[]);
+            let shape = DenseShape {
+                batch: n,
+                inputs: layer.inputs,
+                outputs: layer.outputs,
+            };
+            let sums = if u == 0 { Sums::Start } else { Sums::Continue };
+            let grads = (&mut *weight.gradients, &mut *bias.gradients);
+            dense::backward_parameter_rows(
+                shape,
+                arithmetic,
+                (input, deltas),
+                (rows.clone(), units.clone()),
+                sums,
+                grads,
+            )?;
+        }
+        for slices in [weight, bias] {
+            update.apply(slices.parameters, slices.gradients, slices.state);
+        }
+    }
+    Ok(())
+}
+
+/// The phases of a split step, whose shares [`Balance`] keeps apart.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// The forward pass and the deltas of each thread's part of the batch.
+    Deltas = 0,
+    /// The gradients and update of each thread's share of the parameters.
+    Gradients = 1,
+}
+
+/// How the work of each phase of a step is shared between two threads, learned as training
+/// runs.
+///
+/// The two cores of a shared or virtual machine are often not equally fast: one can run a
+/// third slower than the other for seconds at a time, and with even shares the faster one
+/// then waits at the end of every phase. After each phase the share of the thread that took
+/// longer shrinks a little, in proportion to the difference; shares that follow the threads'
+/// recent speed keep both busy to the end. Any split gives the same sums, so the shares change
+/// the speed, never a result. With more than two threads the parts stay even.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Balance {
+    /// Per [`Phase`], the share of the pool's thread 0 (thread 1 takes the rest).
+    first: [f64; 2],
+}
+
+impl Balance {
+    /// Even shares.
+    const EVEN: Balance = Balance { first: [0.5; 2] };
+    /// How far one phase's imbalance moves the share, as a fraction of the relative difference
+    /// of the threads' times: small, so that one slow step (a thread preempted once) moves it
+    /// little, and large enough to follow a change within tens of steps.
+    const GAIN: f64 = 0.2;
+    /// The least share of either thread.
+    const LEAST: f64 = 0.2;
+
+    /// The share of the work of `phase` for the thread calling, which runs the first part
+    /// (one half without a pool thread's index).
+    fn share(&self, phase: Phase) -> f64 {
+        match rayon::current_thread_index() {
+            Some(0) => self.first[phase as usize],
+            Some(1) => 1.0 - self.first[phase as usize],
+            _ => 0.5,
+        }
+    }
+
+    /// Moves the share of `phase` toward equal times, from the seconds each of the two pool
+    /// threads took (nothing if one thread did both parts).
+    fn update(&mut self, phase: Phase, times: ThreadTimes) {
+        if let [Some(a), Some(b)] = times.seconds {
+            if a + b > 0.0 {
+                let first = &mut self.first[phase as usize];
+                *first =
+                    (*first + Self::GAIN * (b - a) / (a + b)).clamp(Self::LEAST, 1.0 - Self::LEAST);
+            }
+        }
+    }
+}
+
+/// The seconds pool threads 0 and 1 each spent on one part of a phase.
+#[derive(Debug, Clone, Copy, Default)]
+struct ThreadTimes {
+    seconds: [Option<f64>; 2],
+}
+
+impl ThreadTimes {
+    /// Adds the time of one part; a thread with two parts (its partner never took one) counts
+    /// as unknown.
+    fn add(&mut self, (thread, seconds): (Option<usize>, f64)) {
+        let Some(slot) = thread.and_then(|t| self.seconds.get_mut(t)) else {
+            return;
+        };
+        *slot = match slot {
+            None => Some(seconds),
+            Some(_) => Some(f64::NAN),
+        };
+        if self.seconds.iter().any(|s| s.is_some_and(f64::is_nan)) {
+            self.seconds = [None, None];
+        }
+    }
+}
+
+/// `job`'s result with the pool thread that ran it and the seconds it took.
+fn timed<R>(job: impl FnOnce() -> R) -> (R, (Option<usize>, f64)) {
+    let start = std::time::Instant::now();
+    let result = job();
+    let thread = rayon::current_thread_index();
+    (result, (thread, start.elapsed().as_secs_f64()))
+}
+
+/// `n` rows in `parts` consecutive parts: near-equal ones, or with two parts, a first one of
+/// about `first_share` of the rows. If `each_one`, each of two parts keeps a row when `n ≥ 2`.
+fn split_rows(
+    parts: usize,
+    n: usize,
+    first_share: f64,
+    each_one: bool,
+) -> Vec<std::ops::Range<usize>> {
+    if parts != 2 {
+        return (0..parts).map(|t| part_rows(t, parts, n)).collect();
+    }
+    let keep = usize::from(each_one && n >= 2);
+    let first = ((n as f64 * first_share).round() as usize).clamp(keep, n - keep);
+    vec![0..first, first..n]
+}
+
 /// Rows `t·n/T .. (t+1)·n/T` of `n`: part `t` of `T` near-equal consecutive parts.
 fn part_rows(t: usize, parts: usize, n: usize) -> std::ops::Range<usize> {
     t * n / parts..(t + 1) * n / parts
@@ -542,26 +705,29 @@ struct LayerPiece<'a> {
     bias: UpdateSlices<'a>,
 }
 
-/// Shares `whole` (all the parameters) out among `threads` threads: thread t takes rows
-/// `t·inputs/T ..` of every layer's weight and the biases of units `t·outputs/T ..`.
+/// Shares `whole` (all the parameters) out among `threads` threads: thread t takes part t of
+/// the rows of every layer's weight and of the biases of its units, split by [`split_rows`]
+/// (with two threads, the first takes about `first_share` of each).
 fn layer_shares<'a>(
     arch: &Architecture<'_>,
     threads: usize,
+    first_share: f64,
     whole: UpdateSlices<'a>,
 ) -> Vec<Vec<LayerPiece<'a>>> {
     let mut shares: Vec<Vec<LayerPiece<'a>>> = (0..threads).map(|_| Vec::new()).collect();
     let mut rest = whole;
     for layer in arch.layers() {
         let weights_end = layer.parameter_offset + layer.inputs * layer.outputs;
-        for (t, share) in shares.iter_mut().enumerate() {
-            let rows = part_rows(t, threads, layer.inputs);
+        let all_rows = split_rows(threads, layer.inputs, first_share, false);
+        let all_units = split_rows(threads, layer.outputs, first_share, false);
+        for ((share, rows), units) in shares.iter_mut().zip(all_rows).zip(all_units) {
             let (weight, tail) =
                 rest.split_off(weights_end.min(layer.parameter_offset + rows.end * layer.outputs));
             rest = tail;
             share.push(LayerPiece {
                 layer,
                 rows,
-                units: part_rows(t, threads, layer.outputs),
+                units,
                 weight,
                 // Filled below, once the weights are all handed out.
                 bias: UpdateSlices::empty(),
@@ -743,6 +909,99 @@ mod tests {
         let mut multi = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 3);
         multi.predict(&arch, &a, &x, &mut out3).unwrap();
         assert_eq!(out1, out3);
+    }
+
+    /// Two threads with uneven shares (fixed here; in training they follow the threads' speed)
+    /// give the parameters and outputs of one thread, bit for bit, whichever thread runs the
+    /// first part.
+    #[test]
+    fn uneven_shares_give_the_parameters_of_one_thread() {
+        let arch = Architecture::tanh(&WIDTHS).unwrap();
+        let p = arch.parameter_count();
+        let train = 2 * MIN_WORK_PER_THREAD / p + 5;
+        let extra = 17;
+        let (params, x, y) = data(train + extra);
+        let y = &y[..2 * train];
+        let mut single = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 1);
+        let mut a = params.clone();
+        let mut steps = Vec::new();
+        for _ in 0..3 {
+            let mut expected = vec![0.0; 2 * (train + extra)];
+            single.predict(&arch, &a, &x, &mut expected).unwrap();
+            let samples = Samples {
+                inputs: &x[..3 * train],
+                targets: y,
+            };
+            single.step(&arch, &mut a, samples).unwrap();
+            steps.push((expected, a.clone()));
+        }
+        for first in [[0.2, 0.8], [0.7, 0.3]] {
+            let mut pair = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 2);
+            assert_eq!(pair.threads_for(&arch, train), 2);
+            pair.set_adaptive_shares(false);
+            pair.balance = Balance { first };
+            let mut b = params.clone();
+            for (expected, after) in &steps {
+                let mut outputs = vec![0.0; 2 * (train + extra)];
+                let batch = ObservedBatch {
+                    inputs: &x,
+                    targets: y,
+                    outputs: &mut outputs,
+                };
+                pair.step_observed(&arch, &mut b, batch).unwrap();
+                assert_eq!(&outputs, expected);
+                assert_eq!(&b, after);
+            }
+            assert_eq!(pair.balance, Balance { first }, "fixed shares stay");
+            // A plain step splits its batch by the same shares.
+            let mut fresh = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 2);
+            fresh.set_adaptive_shares(false);
+            fresh.balance = Balance { first };
+            let mut c = params.clone();
+            let samples = Samples {
+                inputs: &x[..3 * train],
+                targets: y,
+            };
+            fresh.step(&arch, &mut c, samples).unwrap();
+            assert_eq!(c, steps[0].1);
+        }
+    }
+
+    /// The share of the thread that took longer shrinks, in proportion to the difference,
+    /// never below the least share; a phase whose times are unknown changes nothing.
+    #[test]
+    fn the_slower_thread_gets_less_work() {
+        let mut balance = Balance::EVEN;
+        let mut times = ThreadTimes::default();
+        times.add((Some(0), 3.0));
+        times.add((Some(1), 1.0));
+        balance.update(Phase::Deltas, times);
+        assert!((balance.first[0] - (0.5 - Balance::GAIN * 0.5)).abs() < 1e-12);
+        assert_eq!(balance.first[1], 0.5, "the other phase keeps its share");
+        for _ in 0..100 {
+            balance.update(Phase::Deltas, times);
+        }
+        assert_eq!(balance.first[0], Balance::LEAST);
+        let before = balance;
+        let mut both_on_one = ThreadTimes::default();
+        both_on_one.add((Some(1), 1.0));
+        both_on_one.add((Some(1), 1.0));
+        both_on_one.add((Some(0), 1.0));
+        balance.update(Phase::Deltas, both_on_one);
+        balance.update(Phase::Gradients, ThreadTimes::default());
+        assert_eq!(balance, before);
+    }
+
+    /// Two parts take about the share asked for, each keeping a row if asked; other part
+    /// counts stay even.
+    #[test]
+    fn rows_split_by_share() {
+        assert_eq!(split_rows(2, 10, 0.3, true), [0..3, 3..10]);
+        assert_eq!(split_rows(2, 10, 0.0, true), [0..1, 1..10]);
+        assert_eq!(split_rows(2, 10, 1.0, false), [0..10, 10..10]);
+        assert_eq!(split_rows(2, 1, 0.5, true), [0..1, 1..1]);
+        assert_eq!(split_rows(2, 0, 0.5, true), [0..0, 0..0]);
+        assert_eq!(split_rows(3, 10, 0.9, true), [0..3, 3..6, 6..10]);
     }
 
     /// An observed step on 1 and 3 threads equals a prediction and a plain step on as many,
