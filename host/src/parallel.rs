@@ -911,17 +911,33 @@ mod tests {
         assert_eq!(out1, out3);
     }
 
+    /// An observed batch worth splitting across `threads` threads: the network, the training
+    /// and extra row counts, parameters, every row's inputs and the training rows' targets.
+    fn observed_data(
+        threads: usize,
+    ) -> (
+        Architecture<'static>,
+        usize,
+        usize,
+        Vec<f32>,
+        Vec<f32>,
+        Vec<f32>,
+    ) {
+        let arch = Architecture::tanh(&WIDTHS).unwrap();
+        let train = threads * MIN_WORK_PER_THREAD / arch.parameter_count() + 5;
+        let extra = 17;
+        let (params, x, mut y) = data(train + extra);
+        y.truncate(2 * train);
+        (arch, train, extra, params, x, y)
+    }
+
     /// Two threads with uneven shares (fixed here; in training they follow the threads' speed)
     /// give the parameters and outputs of one thread, bit for bit, whichever thread runs the
     /// first part.
     #[test]
     fn uneven_shares_give_the_parameters_of_one_thread() {
-        let arch = Architecture::tanh(&WIDTHS).unwrap();
-        let p = arch.parameter_count();
-        let train = 2 * MIN_WORK_PER_THREAD / p + 5;
-        let extra = 17;
-        let (params, x, y) = data(train + extra);
-        let y = &y[..2 * train];
+        let (arch, train, extra, params, x, y) = observed_data(2);
+        let (p, y) = (arch.parameter_count(), &y[..]);
         let mut single = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 1);
         let mut a = params.clone();
         let mut steps = Vec::new();
@@ -1008,12 +1024,8 @@ mod tests {
     /// bit for bit; the prediction does not depend on the thread count.
     #[test]
     fn observed_steps_match_predict_then_step() {
-        let arch = Architecture::tanh(&WIDTHS).unwrap();
-        let p = arch.parameter_count();
-        let train = 3 * MIN_WORK_PER_THREAD / p + 5;
-        let extra = 17;
-        let (params, x, y) = data(train + extra);
-        let y = &y[..2 * train];
+        let (arch, train, extra, params, x, y) = observed_data(3);
+        let (p, y) = (arch.parameter_count(), &y[..]);
         for threads in [1, 3] {
             let mut separate = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), threads);
             let mut observed = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), threads);
