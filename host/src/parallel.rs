@@ -587,9 +587,9 @@ enum Phase {
 /// How the work of each phase of a step is shared between two threads, learned as training
 /// runs.
 ///
-/// The two cores of a shared or virtual machine are often not equally fast: one can run a
-/// third slower than the other for seconds at a time, and with even shares the faster one
-/// then waits at the end of every phase. After each phase the share of the thread that took
+/// The two cores of a shared or virtual machine are often not equally fast for a while (other
+/// work on the host takes its turns on one of them), and with even shares the faster one then
+/// waits at the end of every phase. After each phase the share of the thread that took
 /// longer shrinks a little, in proportion to the difference; shares that follow the threads'
 /// recent speed keep both busy to the end. Any split gives the same sums, so the shares change
 /// the speed, never a result. With more than two threads the parts stay even.
