@@ -278,7 +278,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             times.add(time);
         }
         if self.adaptive {
-            self.balance.update(Phase::Deltas, times);
+            self.balance.update(Phase::Deltas, &times);
         }
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss);
@@ -322,7 +322,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             times.add(time);
         }
         if self.adaptive {
-            self.balance.update(Phase::Gradients, times);
+            self.balance.update(Phase::Gradients, &times);
         }
         Ok(value)
     }
@@ -621,8 +621,8 @@ impl Balance {
 
     /// Moves the share of `phase` toward equal times, from the seconds each of the two pool
     /// threads took (nothing if one thread did both parts).
-    fn update(&mut self, phase: Phase, times: ThreadTimes) {
-        if let [Some(a), Some(b)] = times.seconds {
+    fn update(&mut self, phase: Phase, times: &ThreadTimes) {
+        if let Some([a, b]) = times.pair() {
             if a + b > 0.0 {
                 let first = &mut self.first[phase as usize];
                 *first =
@@ -632,25 +632,24 @@ impl Balance {
     }
 }
 
-/// The seconds pool threads 0 and 1 each spent on one part of a phase.
-#[derive(Debug, Clone, Copy, Default)]
+/// The seconds each part of a phase took, with the pool thread that ran it.
+#[derive(Debug, Clone, Default)]
 struct ThreadTimes {
-    seconds: [Option<f64>; 2],
+    parts: Vec<(Option<usize>, f64)>,
 }
 
 impl ThreadTimes {
-    /// Adds the time of one part; a thread with two parts (its partner never took one) counts
-    /// as unknown.
-    fn add(&mut self, (thread, seconds): (Option<usize>, f64)) {
-        let Some(slot) = thread.and_then(|t| self.seconds.get_mut(t)) else {
-            return;
-        };
-        *slot = match slot {
-            None => Some(seconds),
-            Some(_) => Some(f64::NAN),
-        };
-        if self.seconds.iter().any(|s| s.is_some_and(f64::is_nan)) {
-            self.seconds = [None, None];
+    /// Adds the time of one part.
+    fn add(&mut self, part: (Option<usize>, f64)) {
+        self.parts.push(part);
+    }
+
+    /// The seconds of pool threads 0 and 1, if the phase had two parts and each ran one (not
+    /// if one thread ran both because its partner never took one).
+    fn pair(&self) -> Option<[f64; 2]> {
+        match *self.parts.as_slice() {
+            [(Some(0), a), (Some(1), b)] | [(Some(1), b), (Some(0), a)] => Some([a, b]),
+            _ => None,
         }
     }
 }
@@ -991,11 +990,11 @@ mod tests {
         let mut times = ThreadTimes::default();
         times.add((Some(0), 3.0));
         times.add((Some(1), 1.0));
-        balance.update(Phase::Deltas, times);
+        balance.update(Phase::Deltas, &times);
         assert!((balance.first[0] - (0.5 - Balance::GAIN * 0.5)).abs() < 1e-12);
         assert_eq!(balance.first[1], 0.5, "the other phase keeps its share");
         for _ in 0..100 {
-            balance.update(Phase::Deltas, times);
+            balance.update(Phase::Deltas, &times);
         }
         assert_eq!(balance.first[0], Balance::LEAST);
         let before = balance;
@@ -1003,8 +1002,8 @@ mod tests {
         both_on_one.add((Some(1), 1.0));
         both_on_one.add((Some(1), 1.0));
         both_on_one.add((Some(0), 1.0));
-        balance.update(Phase::Deltas, both_on_one);
-        balance.update(Phase::Gradients, ThreadTimes::default());
+        balance.update(Phase::Deltas, &both_on_one);
+        balance.update(Phase::Gradients, &ThreadTimes::default());
         assert_eq!(balance, before);
     }
 
