@@ -68,8 +68,6 @@ pub struct ParallelTrainer<O> {
     rows: Vec<(Vec<f32>, Vec<f32>)>,
     /// The two threads' shares of each phase of a step.
     balance: Balance,
-    /// Whether the shares follow the threads' speed (else they stay even).
-    adaptive: bool,
 }
 
 impl<O: Optimizer + Send> ParallelTrainer<O> {
@@ -102,8 +100,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             workspaces: vec![Vec::new(); threads],
             deltas: vec![Vec::new(); threads],
             rows: vec![(Vec::new(), Vec::new()); threads],
-            balance: Balance::EVEN,
-            adaptive: true,
+            balance: Balance::FOLLOWING,
         }
     }
 
@@ -111,10 +108,11 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     /// default) or evenly. Either way the results are the same, bit for bit; `--bench speed`
     /// times both.
     pub fn set_adaptive_shares(&mut self, adaptive: bool) {
-        self.adaptive = adaptive;
-        if !adaptive {
-            self.balance = Balance::EVEN;
-        }
+        self.balance = if adaptive {
+            Balance::FOLLOWING
+        } else {
+            Balance::EVEN
+        };
     }
 
     /// The loss being minimized.
@@ -277,9 +275,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             value += v?;
             times.add(time);
         }
-        if self.adaptive {
-            self.balance.update(Phase::Deltas, &times);
-        }
+        self.balance.update(Phase::Deltas, &times);
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss);
         }
@@ -321,9 +317,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             result?;
             times.add(time);
         }
-        if self.adaptive {
-            self.balance.update(Phase::Gradients, &times);
-        }
+        self.balance.update(Phase::Gradients, &times);
         Ok(value)
     }
 
@@ -587,9 +581,8 @@ enum Phase {
 /// How the work of each phase of a step is shared between two threads, learned as training
 /// runs.
 ///
-/// The two cores of a shared or virtual machine are often not equally fast for a while (other
-/// work on the host takes its turns on one of them), and with even shares the faster one then
-/// waits at the end of every phase. After each phase the share of the thread that took
+/// The two cores of a shared or virtual machine are often not equally fast for stretches of
+/// time, and with even shares the faster one then waits at the end of every phase. After each phase the share of the thread that took
 /// longer shrinks a little, in proportion to the difference; shares that follow the threads'
 /// recent speed keep both busy to the end. Any split gives the same sums, so the shares change
 /// the speed, never a result. With more than two threads the parts stay even.
@@ -597,11 +590,21 @@ enum Phase {
 struct Balance {
     /// Per [`Phase`], the share of the pool's thread 0 (thread 1 takes the rest).
     first: [f64; 2],
+    /// Whether the shares follow the threads' times (else they stay as they are).
+    adaptive: bool,
 }
 
 impl Balance {
-    /// Even shares.
-    const EVEN: Balance = Balance { first: [0.5; 2] };
+    /// Even shares, kept even.
+    const EVEN: Balance = Balance {
+        first: [0.5; 2],
+        adaptive: false,
+    };
+    /// Even shares to start with, then following the threads' times.
+    const FOLLOWING: Balance = Balance {
+        adaptive: true,
+        ..Self::EVEN
+    };
     /// How far one phase's imbalance moves the share, as a fraction of the relative difference
     /// of the threads' times: small, so that one slow step (a thread preempted once) moves it
     /// little, and large enough to follow a change within tens of steps.
@@ -620,8 +623,11 @@ impl Balance {
     }
 
     /// Moves the share of `phase` toward equal times, from the seconds each of the two pool
-    /// threads took (nothing if one thread did both parts).
+    /// threads took (nothing if one thread did both parts, or if the shares are fixed).
     fn update(&mut self, phase: Phase, times: &ThreadTimes) {
+        if !self.adaptive {
+            return;
+        }
         if let Some([a, b]) = times.pair() {
             if a + b > 0.0 {
                 let first = &mut self.first[phase as usize];
@@ -953,8 +959,11 @@ mod tests {
         for first in [[0.2, 0.8], [0.7, 0.3]] {
             let mut pair = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 2);
             assert_eq!(pair.threads_for(&arch, train), 2);
-            pair.set_adaptive_shares(false);
-            pair.balance = Balance { first };
+            let fixed = Balance {
+                first,
+                ..Balance::EVEN
+            };
+            pair.balance = fixed;
             let mut b = params.clone();
             for (expected, after) in &steps {
                 let mut outputs = vec![0.0; 2 * (train + extra)];
@@ -967,11 +976,10 @@ mod tests {
                 assert_eq!(&outputs, expected);
                 assert_eq!(&b, after);
             }
-            assert_eq!(pair.balance, Balance { first }, "fixed shares stay");
+            assert_eq!(pair.balance, fixed, "fixed shares stay");
             // A plain step splits its batch by the same shares.
             let mut fresh = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 2);
-            fresh.set_adaptive_shares(false);
-            fresh.balance = Balance { first };
+            fresh.balance = fixed;
             let mut c = params.clone();
             let samples = Samples {
                 inputs: &x[..3 * train],
@@ -983,10 +991,11 @@ mod tests {
     }
 
     /// The share of the thread that took longer shrinks, in proportion to the difference,
-    /// never below the least share; a phase whose times are unknown changes nothing.
+    /// never below the least share; a phase whose times are unknown, or fixed shares, change
+    /// nothing.
     #[test]
     fn the_slower_thread_gets_less_work() {
-        let mut balance = Balance::EVEN;
+        let mut balance = Balance::FOLLOWING;
         let mut times = ThreadTimes::default();
         times.add((Some(0), 3.0));
         times.add((Some(1), 1.0));
@@ -1005,6 +1014,9 @@ mod tests {
         balance.update(Phase::Deltas, &both_on_one);
         balance.update(Phase::Gradients, &ThreadTimes::default());
         assert_eq!(balance, before);
+        let mut fixed = Balance::EVEN;
+        fixed.update(Phase::Deltas, &times);
+        assert_eq!(fixed, Balance::EVEN, "fixed shares do not follow the times");
     }
 
     /// Two parts take about the share asked for, each keeping a row if asked; other part
