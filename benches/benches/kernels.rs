@@ -1,6 +1,8 @@
 //! The pieces of one training step of the paper's network, timed alone: the dense kernels on
 //! a 200 → 200 layer with 61 samples (and the forward product of its 200 → 100 layer, whose
-//! 100 columns are a full tile and a partial one), tanh over one forward pass's 61 × 700 values, and one
+//! 100 columns are a full tile and a partial one), the input gradient of a thread's part of
+//! 31 or 33 samples (the two ways `dense::backward_inputs` computes it), tanh over one forward
+//! pass's 61 × 700 values, and one
 //! Adam update of 101,001 parameters. Throughput is in multiply-adds × 2 (flop) for the
 //! kernels and in elements for the rest. The kernels run with both roundings
 //! (`dense::Arithmetic`), side by side. `fma_peak` is the ceiling they are measured against:
@@ -71,6 +73,27 @@ fn kernels(c: &mut Criterion) {
             dense::forward(narrow, Arithmetic::Fused, &x, w100, bias, out).unwrap()
         })
     });
+    group.finish();
+
+    // A thread's part of the paper's batch: the input gradient of 32 samples or fewer is
+    // computed unit by unit, of more sample by sample. Per flop, 31 and 33 samples compare the
+    // two ways on nearly the same product.
+    let mut group = c.benchmark_group("dense_part_x200x200_fused");
+    for part in [31, 33] {
+        let shape = DenseShape {
+            batch: part,
+            ..shape
+        };
+        let d = &d[..part * shape.outputs];
+        let mut gx = vec![0.0f32; part * shape.inputs];
+        group.throughput(Throughput::Elements(
+            (2 * shape.weight_len() * shape.batch) as u64,
+        ));
+        let way = if part <= 32 { "by_unit" } else { "by_sample" };
+        group.bench_function(format!("backward_inputs_{part}_{way}"), |b| {
+            b.iter(|| dense::backward_inputs(shape, Arithmetic::Fused, &w, d, &mut gx).unwrap())
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("elementwise");

@@ -211,8 +211,72 @@ pub fn backward_inputs(
         shape.batch * shape.inputs,
         grad_inputs.len(),
     )?;
+    #[cfg(not(target_arch = "arm"))]
+    if input_gradient_by_unit(shape, arithmetic, weight, deltas, grad_inputs) {
+        return Ok(());
+    }
     Product::input_gradient(shape, weight, deltas).run(arithmetic, grad_inputs);
     Ok(())
+}
+
+/// Most values (`inputs × batch`) of an input gradient computed by [`input_gradient_by_unit`],
+/// which holds them on the stack: 32 KiB, a 200-wide layer's gradient for 40 samples.
+#[cfg(not(target_arch = "arm"))]
+const BY_UNIT_VALUES: usize = 8192;
+
+/// Largest batch whose input gradient [`input_gradient_by_unit`] computes.
+#[cfg(not(target_arch = "arm"))]
+const BY_UNIT_BATCH: usize = 32;
+
+/// The input gradient of a small batch (at most [`BY_UNIT_BATCH`] samples), computed unit by
+/// unit as `grad_inputsᵀ = weight · deltasᵀ` and then transposed; returns whether it did.
+///
+/// Sample by sample, the product reads the weight transposed, so it packs all of it
+/// (`inputs × outputs` values scattered into panels) for only a few rows of deltas: for the
+/// 30 samples a thread takes of the paper's 61, that pack was a third of the product's time.
+/// Unit by unit, the weight is read row by row in place and only the deltas are packed. Every
+/// element is still the sum over `o = 0, 1, …` of `deltas[b][o] · weight[i][o]`, so the
+/// result is the same, bit for bit. `--bench kernels` compares the two ways per flop, on 31
+/// and 33 samples (`dense_part_x200x200_fused`).
+#[cfg(not(target_arch = "arm"))]
+fn input_gradient_by_unit(
+    shape: DenseShape,
+    arithmetic: Arithmetic,
+    weight: &[f32],
+    deltas: &[f32],
+    grad_inputs: &mut [f32],
+) -> bool {
+    let DenseShape {
+        batch,
+        inputs,
+        outputs,
+    } = shape;
+    if batch > BY_UNIT_BATCH || inputs * batch > BY_UNIT_VALUES {
+        return false;
+    }
+    let mut by_unit = [0.0f32; BY_UNIT_VALUES];
+    let Some(by_unit) = by_unit.get_mut(..inputs * batch) else {
+        return false;
+    };
+    Product {
+        m: inputs,
+        k: outputs,
+        n: batch,
+        a: Strided::new(weight, outputs, 1),
+        b: Strided::new(deltas, 1, outputs),
+    }
+    .run(arithmetic, by_unit);
+    // Row by row of the result, reading the small transposed one with a stride.
+    if batch > 0 {
+        for (b, row) in grad_inputs.chunks_exact_mut(inputs.max(1)).enumerate() {
+            for (out, unit) in row.iter_mut().zip(by_unit.chunks_exact(batch)) {
+                if let Some(&v) = unit.get(b) {
+                    *out = v;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// One product `c = a · b` of a layer: `a` is `m × k`, `b` is `k × n`.
@@ -431,6 +495,7 @@ fn matmul_with<const FUSED: bool>(
         n if n > TILE_COLS / 2 => {
             column_blocks::<FUSED, { PANEL_DEPTH * TILE_COLS }>(product, c, carry)
         }
+        n if n > 16 => column_blocks::<FUSED, { PANEL_DEPTH * 32 }>(product, c, carry),
         n if n >= 16 => column_blocks::<FUSED, { PANEL_DEPTH * 16 }>(product, c, carry),
         _ => column_blocks::<FUSED, { PANEL_DEPTH * 8 }>(product, c, carry),
     }
@@ -452,10 +517,11 @@ fn column_blocks<const FUSED: bool, const PANEL: usize>(
         let block = (col, &mut *c, &mut panel[..], carry);
         col += match n - col {
             // More than half a tile left: a whole tile, of which only the columns that exist
-            // are stored. A 32-wide tile would waste less arithmetic but runs far slower per
-            // flop (its accumulators do not stay in registers); `--bench kernels` times a
-            // 100-wide layer's forward product (`dense_61x200x100_fused`).
+            // are stored, in one pass over `a` (`--bench kernels` times a 100-wide layer's
+            // forward product, `dense_61x200x100_fused`). Likewise a 32-wide tile for 17 to 32
+            // columns: a small batch's input gradient (see `input_gradient_by_unit`).
             left if left > TILE_COLS / 2 => column_block::<FUSED, TILE_COLS>(product, block),
+            left if TILE_COLS > 32 && left > 16 => column_block::<FUSED, 32>(product, block),
             left if TILE_COLS > 16 && left >= 16 => column_block::<FUSED, 16>(product, block),
             left if TILE_COLS > 8 && left >= 8 => column_block::<FUSED, 8>(product, block),
             left if left >= 4 => column_block::<FUSED, 4>(product, block),
@@ -532,8 +598,8 @@ struct TileAt {
 }
 
 /// [`tile_update`] of the tile at `tile`; a tile with fewer columns than `W` (only ever a
-/// [`TILE_COLS`]-wide one) is computed in a staging tile whose existing columns are copied
-/// from and back to `c`, so the full-width kernel is the only one that runs.
+/// [`TILE_COLS`]-wide or 32-wide one) is computed in a staging tile whose existing columns are
+/// copied from and back to `c`, so the full-width kernel is the only one that runs.
 #[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn tile_into<const FUSED: bool, const R: usize, const W: usize>(
@@ -543,7 +609,7 @@ fn tile_into<const FUSED: bool, const R: usize, const W: usize>(
     panel: &[[f32; W]],
     c_rows: &mut [f32],
 ) {
-    if W != TILE_COLS || cols == W {
+    if cols == W {
         tile_update::<FUSED, R, W>(row0, at, col, n, a, panel, c_rows);
         return;
     }
@@ -669,16 +735,38 @@ fn accumulate<const FUSED: bool, const R: usize, const W: usize>(
     xs: impl Iterator<Item = [f32; R]>,
     panel: &[[f32; W]],
 ) {
+    // The tile's rows are written out one by one (up to `TILE_ROWS`): as a loop over the rows,
+    // LLVM keeps some tiles (32-wide ones) in memory instead of in registers.
+    const _: () = assert!(TILE_ROWS <= 6);
     for (x, y) in xs.zip(panel) {
-        for (acc_row, &s) in acc.iter_mut().zip(&x) {
-            for (o, &v) in acc_row.iter_mut().zip(y) {
-                *o = if FUSED {
-                    crate::float::mul_add(s, v, *o)
-                } else {
-                    *o + s * v
-                };
-            }
+        macro_rules! row {
+            ($r:literal) => {
+                if R > $r {
+                    if let (Some(acc_row), Some(&s)) = (acc.get_mut($r), x.get($r)) {
+                        row_update::<FUSED, W>(acc_row, s, y);
+                    }
+                }
+            };
         }
+        row!(0);
+        row!(1);
+        row!(2);
+        row!(3);
+        row!(4);
+        row!(5);
+    }
+}
+
+/// `acc_row += s · y`, one row of [`accumulate`].
+#[cfg(not(target_arch = "arm"))]
+#[inline(always)]
+fn row_update<const FUSED: bool, const W: usize>(acc_row: &mut [f32; W], s: f32, y: &[f32; W]) {
+    for (o, &v) in acc_row.iter_mut().zip(y) {
+        *o = if FUSED {
+            crate::float::mul_add(s, v, *o)
+        } else {
+            *o + s * v
+        };
     }
 }
 
@@ -932,6 +1020,17 @@ mod tests {
             (11, 70, 3),
             (7, 200, 100),
             (5, 150, 40),
+            // Input gradients computed unit by unit (at most 32 samples), with 32-wide tiles
+            // of 17 to 32 samples, several panels, and a layer too wide for the stack buffer.
+            (31, 200, 200),
+            (30, 200, 100),
+            (32, 40, 257),
+            (17, 90, 33),
+            (25, 6, 10),
+            (20, 420, 5),
+            // Forward products whose last column block is 17 to 32 wide.
+            (61, 90, 20),
+            (9, 20, 90),
         ] {
             let shape = DenseShape {
                 batch,
