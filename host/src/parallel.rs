@@ -8,7 +8,7 @@
 //!    ([`compute_deltas`], the loss normalized by the
 //!    *whole* batch);
 //! 2. every thread takes a share of each layer's weight rows and biases and sums their
-//!    gradients over the parts in order, each part continuing the sums of the one before
+//!    gradients over the parts laid end to end, in order
 //!    ([`backward_parameter_rows`](fprinciple_core::dense::backward_parameter_rows)), then
 //!    updates those parameters ([`Optimizer::begin_step`],
 //!    [`Update::apply`](fprinciple_core::optim::Update::apply)).
@@ -66,6 +66,8 @@ pub struct ParallelTrainer<O> {
     deltas: Vec<Vec<f32>>,
     /// Per thread, the input and output rows of its part of an observed batch.
     rows: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Per thread, one layer's inputs and deltas over all the parts (see [`Joined`]).
+    joined: Vec<Joined>,
     /// The two threads' shares of each phase of a step.
     balance: Balance,
 }
@@ -100,6 +102,7 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             workspaces: vec![Vec::new(); threads],
             deltas: vec![Vec::new(); threads],
             rows: vec![(Vec::new(), Vec::new()); threads],
+            joined: vec![Joined::default(); threads],
             balance: Balance::FOLLOWING,
         }
     }
@@ -213,9 +216,9 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     /// training rows first, then any rows it only evaluates), in two phases on the pool:
     /// every thread runs the forward pass and the deltas of its part
     /// ([`compute_deltas`]); then every thread takes a share of each layer's weight rows and
-    /// biases, sums their gradients over the parts in order ([`dense::backward_parameter_rows`],
-    /// each part continuing the sums of the one before, so the gradients are bit-identical to
-    /// the whole batch's on one thread) and updates those parameters at once, while their
+    /// biases, sums their gradients over the parts laid end to end ([`Joined`],
+    /// [`dense::backward_parameter_rows`], in the order one thread sums the whole batch, so the
+    /// gradients are bit-identical to its) and updates those parameters at once, while their
     /// gradients are in its cache. No thread adds up another's gradients. If `outputs` has one
     /// buffer per part, each receives its part's outputs.
     ///
@@ -308,9 +311,12 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
             state,
         };
         let shares = layer_shares(arch, threads, self.balance.share(Phase::Gradients), whole);
+        self.joined
+            .resize_with(threads.max(self.joined.len()), Default::default);
+        let jobs: Vec<_> = shares.into_iter().zip(&mut self.joined).collect();
         let arithmetic = arch.arithmetic();
-        let results = run_parts(self.pool.as_deref(), shares, |share| {
-            timed(|| share_gradients_and_update(share, &passes, arithmetic, &update))
+        let results = run_parts(self.pool.as_deref(), jobs, |(share, joined)| {
+            timed(|| share_gradients_and_update(share, joined, &passes, arithmetic, &update))
         });
         let mut times = ThreadTimes::default();
         for (result, time) in results {
@@ -516,10 +522,11 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
 }
 
 /// One thread's share of phase 2 of a split step: for each layer piece, the gradients of its
-/// weight rows and biases summed over the parts in order (each part continuing the sums of
-/// the one before), then the update of those parameters.
+/// weight rows and biases summed over the parts in order (joined end to end in `joined`),
+/// then the update of those parameters.
 fn share_gradients_and_update(
     share: Vec<LayerPiece<'_>>,
+    joined: &mut Joined,
     passes: &[PartPass<'_>],
     arithmetic: Arithmetic,
     update: &Update,
@@ -532,41 +539,58 @@ fn share_gradients_and_update(
             weight,
             bias,
         } = piece;
-        for (u, pass) in passes.iter().enumerate() {
-            let n = pass.batch;
-            let input = if layer.activation_offset == 0 {
-                pass.inputs
-            } else {
-                let start = (layer.activation_offset - layer.inputs) * pass.stored.rows;
-                let end = start + layer.inputs * n;
-                pass.stored.activations.get(start..end).unwrap_or(&[])
-            };
-            let start = layer.activation_offset * n;
-            let deltas = pass
-                .deltas
-                .get(start..start + layer.outputs * n)
-                .unwrap_or(&[]);
-            let shape = DenseShape {
-                batch: n,
-                inputs: layer.inputs,
-                outputs: layer.outputs,
-            };
-            let sums = if u == 0 { Sums::Start } else { Sums::Continue };
-            let grads = (&mut *weight.gradients, &mut *bias.gradients);
-            dense::backward_parameter_rows(
-                shape,
-                arithmetic,
-                (input, deltas),
-                (rows.clone(), units.clone()),
-                sums,
-                grads,
-            )?;
-        }
+        let (batch, inputs, deltas) = match passes {
+            [pass] => (
+                pass.batch,
+                pass.layer_inputs(&layer),
+                pass.layer_deltas(&layer),
+            ),
+            _ => joined.layer(&layer, passes),
+        };
+        let shape = DenseShape {
+            batch,
+            inputs: layer.inputs,
+            outputs: layer.outputs,
+        };
+        dense::backward_parameter_rows(
+            shape,
+            arithmetic,
+            (inputs, deltas),
+            (rows, units),
+            Sums::Start,
+            (&mut *weight.gradients, &mut *bias.gradients),
+        )?;
         for slices in [weight, bias] {
             update.apply(slices.parameters, slices.gradients, slices.state);
         }
     }
     Ok(())
+}
+
+/// One layer's inputs and deltas of every part of a batch, end to end in the parts' order.
+///
+/// A thread sums the gradient of its weight rows over the whole batch in one product: part by
+/// part, each a few dozen samples, the sums were stored and loaded again between parts and
+/// the deltas packed once per part, which cost more than copying the parts here. The sums are
+/// the same, in the same order, so the gradients are too, bit for bit.
+#[derive(Debug, Clone, Default)]
+struct Joined {
+    inputs: Vec<f32>,
+    deltas: Vec<f32>,
+}
+
+impl Joined {
+    /// The training rows of all `passes` and the layer's inputs and deltas over them.
+    fn layer(&mut self, layer: &LayerShape, passes: &[PartPass<'_>]) -> (usize, &[f32], &[f32]) {
+        self.inputs.clear();
+        self.deltas.clear();
+        for pass in passes {
+            self.inputs.extend_from_slice(pass.layer_inputs(layer));
+            self.deltas.extend_from_slice(pass.layer_deltas(layer));
+        }
+        let batch = passes.iter().map(|pass| pass.batch).sum();
+        (batch, &self.inputs, &self.deltas)
+    }
 }
 
 /// The phases of a split step, whose shares [`Balance`] keeps apart.
@@ -698,6 +722,26 @@ struct PartPass<'a> {
     deltas: &'a [f32],
     /// Training rows of the part.
     batch: usize,
+}
+
+impl PartPass<'_> {
+    /// The inputs of `layer` for the part's training rows: the samples' inputs for the first
+    /// layer, the previous layer's outputs for the others.
+    fn layer_inputs(&self, layer: &LayerShape) -> &[f32] {
+        if layer.activation_offset == 0 {
+            return self.inputs;
+        }
+        let start = (layer.activation_offset - layer.inputs) * self.stored.rows;
+        let end = start + layer.inputs * self.batch;
+        self.stored.activations.get(start..end).unwrap_or(&[])
+    }
+
+    /// The deltas of `layer`'s units for the part's training rows.
+    fn layer_deltas(&self, layer: &LayerShape) -> &[f32] {
+        let start = layer.activation_offset * self.batch;
+        let end = start + layer.outputs * self.batch;
+        self.deltas.get(start..end).unwrap_or(&[])
+    }
 }
 
 /// One thread's share of one layer: the weight rows (inputs) and the units whose gradients it
