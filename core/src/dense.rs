@@ -232,12 +232,12 @@ const BY_UNIT_BATCH: usize = 32;
 /// unit as `grad_inputsᵀ = weight · deltasᵀ` and then transposed; returns whether it did.
 ///
 /// Sample by sample, the product reads the weight transposed, so it packs all of it
-/// (`inputs × outputs` values scattered into panels) for only a few rows of deltas: for the
-/// 30 samples a thread takes of the paper's 61, that pack was a third of the product's time.
-/// Unit by unit, the weight is read row by row in place and only the deltas are packed. Every
-/// element is still the sum over `o = 0, 1, …` of `deltas[b][o] · weight[i][o]`, so the
-/// result is the same, bit for bit. `--bench kernels` compares the two ways per flop, on 31
-/// and 33 samples (`dense_part_x200x200_fused`).
+/// (`inputs × outputs` values scattered into panels) for only a few rows of deltas, such as
+/// the 30 or 31 samples a thread takes of the paper's 61. Unit by unit, the weight is read row
+/// by row in place and only the deltas are packed. Every element is still the sum over
+/// `o = 0, 1, …` of `deltas[b][o] · weight[i][o]`, so the result is the same, bit for bit.
+/// `--bench kernels` compares the two ways per flop, on 31 and 33 samples
+/// (`dense_part_x200x200_fused`).
 #[cfg(not(target_arch = "arm"))]
 fn input_gradient_by_unit(
     shape: DenseShape,
