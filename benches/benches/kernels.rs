@@ -75,8 +75,8 @@ fn kernels(c: &mut Criterion) {
     });
     group.finish();
 
-    // A thread's part of the paper's batch: the input gradient of 32 samples or fewer is
-    // computed unit by unit, of more sample by sample. Per flop, 31 and 33 samples compare the
+    // A thread's part of the paper's batch: the input gradient of `dense::BY_UNIT_BATCH` (32)
+    // samples or fewer is computed unit by unit, of more sample by sample. Per flop, 31 and 33 samples compare the
     // two ways on nearly the same product.
     let mut group = c.benchmark_group("dense_part_x200x200_fused");
     for part in [31, 33] {
@@ -89,7 +89,11 @@ fn kernels(c: &mut Criterion) {
         group.throughput(Throughput::Elements(
             (2 * shape.weight_len() * shape.batch) as u64,
         ));
-        let way = if part <= 32 { "by_unit" } else { "by_sample" };
+        let way = if part <= dense::BY_UNIT_BATCH {
+            "by_unit"
+        } else {
+            "by_sample"
+        };
         group.bench_function(format!("backward_inputs_{part}_{way}"), |b| {
             b.iter(|| dense::backward_inputs(shape, Arithmetic::Fused, &w, d, &mut gx).unwrap())
         });

@@ -224,9 +224,10 @@ pub fn backward_inputs(
 #[cfg(not(target_arch = "arm"))]
 const BY_UNIT_VALUES: usize = 8192;
 
-/// Largest batch whose input gradient [`input_gradient_by_unit`] computes.
-#[cfg(not(target_arch = "arm"))]
-const BY_UNIT_BATCH: usize = 32;
+/// Largest batch whose input gradient [`backward_inputs`] computes unit by unit on a desktop
+/// (more samples are taken one by one; a Cortex-M has kernels of its own). The result is the
+/// same either way; this is for benches that time each way.
+pub const BY_UNIT_BATCH: usize = 32;
 
 /// The input gradient of a small batch (at most [`BY_UNIT_BATCH`] samples), computed unit by
 /// unit as `grad_inputsᵀ = weight · deltasᵀ` and then transposed; returns whether it did.

@@ -960,24 +960,80 @@ mod tests {
         assert_eq!(out1, out3);
     }
 
-    /// An observed batch worth splitting across `threads` threads: the network, the training
-    /// and extra row counts, parameters, every row's inputs and the training rows' targets.
-    fn observed_data(
-        threads: usize,
-    ) -> (
-        Architecture<'static>,
-        usize,
-        usize,
-        Vec<f32>,
-        Vec<f32>,
-        Vec<f32>,
-    ) {
-        let arch = Architecture::tanh(&WIDTHS).unwrap();
-        let train = threads * MIN_WORK_PER_THREAD / arch.parameter_count() + 5;
-        let extra = 17;
-        let (params, x, mut y) = data(train + extra);
-        y.truncate(2 * train);
-        (arch, train, extra, params, x, y)
+    /// An observed batch worth splitting across some threads: training rows first, then extra
+    /// rows that are only evaluated.
+    struct ObservedData {
+        arch: Architecture<'static>,
+        train: usize,
+        extra: usize,
+        params: Vec<f32>,
+        /// Every row's inputs.
+        x: Vec<f32>,
+        /// The training rows' targets.
+        y: Vec<f32>,
+    }
+
+    impl ObservedData {
+        /// A batch with enough training rows for `threads` threads.
+        fn new(threads: usize) -> Self {
+            let arch = Architecture::tanh(&WIDTHS).unwrap();
+            let train = threads * MIN_WORK_PER_THREAD / arch.parameter_count() + 5;
+            let extra = 17;
+            let (params, x, mut y) = data(train + extra);
+            y.truncate(2 * train);
+            ObservedData {
+                arch,
+                train,
+                extra,
+                params,
+                x,
+                y,
+            }
+        }
+
+        fn trainer(&self, threads: usize) -> ParallelTrainer<Adam<Vec<f32>>> {
+            let p = self.arch.parameter_count();
+            ParallelTrainer::new(Loss::MeanSquaredError, adam(p), threads)
+        }
+
+        /// The training rows alone.
+        fn training(&self) -> Samples<'_> {
+            Samples {
+                inputs: &self.x[..3 * self.train],
+                targets: &self.y,
+            }
+        }
+
+        /// Every row's outputs at `params` (a prediction), then a plain step on the training
+        /// rows: what an observed step must give. Returns the outputs and the loss.
+        fn predict_then_step(
+            &self,
+            trainer: &mut ParallelTrainer<Adam<Vec<f32>>>,
+            params: &mut [f32],
+        ) -> (Vec<f32>, f32) {
+            let mut outputs = vec![0.0; 2 * (self.train + self.extra)];
+            trainer
+                .predict(&self.arch, params, &self.x, &mut outputs)
+                .unwrap();
+            let loss = trainer.step(&self.arch, params, self.training()).unwrap();
+            (outputs, loss)
+        }
+
+        /// One observed step; returns every row's outputs and the loss.
+        fn observed_step(
+            &self,
+            trainer: &mut ParallelTrainer<Adam<Vec<f32>>>,
+            params: &mut [f32],
+        ) -> (Vec<f32>, f32) {
+            let mut outputs = vec![0.0; 2 * (self.train + self.extra)];
+            let batch = ObservedBatch {
+                inputs: &self.x,
+                targets: &self.y,
+                outputs: &mut outputs,
+            };
+            let loss = trainer.step_observed(&self.arch, params, batch).unwrap();
+            (outputs, loss)
+        }
     }
 
     /// Two threads with uneven shares (fixed here; in training they follow the threads' speed)
@@ -985,51 +1041,34 @@ mod tests {
     /// first part.
     #[test]
     fn uneven_shares_give_the_parameters_of_one_thread() {
-        let (arch, train, extra, params, x, y) = observed_data(2);
-        let (p, y) = (arch.parameter_count(), &y[..]);
-        let mut single = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 1);
-        let mut a = params.clone();
+        let data = ObservedData::new(2);
+        let mut single = data.trainer(1);
+        let mut a = data.params.clone();
         let mut steps = Vec::new();
         for _ in 0..3 {
-            let mut expected = vec![0.0; 2 * (train + extra)];
-            single.predict(&arch, &a, &x, &mut expected).unwrap();
-            let samples = Samples {
-                inputs: &x[..3 * train],
-                targets: y,
-            };
-            single.step(&arch, &mut a, samples).unwrap();
+            let (expected, _) = data.predict_then_step(&mut single, &mut a);
             steps.push((expected, a.clone()));
         }
         for first in [[0.2, 0.8], [0.7, 0.3]] {
-            let mut pair = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 2);
-            assert_eq!(pair.threads_for(&arch, train), 2);
+            let mut pair = data.trainer(2);
+            assert_eq!(pair.threads_for(&data.arch, data.train), 2);
             let fixed = Balance {
                 first,
                 ..Balance::EVEN
             };
             pair.balance = fixed;
-            let mut b = params.clone();
+            let mut b = data.params.clone();
             for (expected, after) in &steps {
-                let mut outputs = vec![0.0; 2 * (train + extra)];
-                let batch = ObservedBatch {
-                    inputs: &x,
-                    targets: y,
-                    outputs: &mut outputs,
-                };
-                pair.step_observed(&arch, &mut b, batch).unwrap();
+                let (outputs, _) = data.observed_step(&mut pair, &mut b);
                 assert_eq!(&outputs, expected);
                 assert_eq!(&b, after);
             }
             assert_eq!(pair.balance, fixed, "fixed shares stay");
             // A plain step splits its batch by the same shares.
-            let mut fresh = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), 2);
+            let mut fresh = data.trainer(2);
             fresh.balance = fixed;
-            let mut c = params.clone();
-            let samples = Samples {
-                inputs: &x[..3 * train],
-                targets: y,
-            };
-            fresh.step(&arch, &mut c, samples).unwrap();
+            let mut c = data.params.clone();
+            fresh.step(&data.arch, &mut c, data.training()).unwrap();
             assert_eq!(c, steps[0].1);
         }
     }
@@ -1079,28 +1118,15 @@ mod tests {
     /// bit for bit; the prediction does not depend on the thread count.
     #[test]
     fn observed_steps_match_predict_then_step() {
-        let (arch, train, extra, params, x, y) = observed_data(3);
-        let (p, y) = (arch.parameter_count(), &y[..]);
+        let data = ObservedData::new(3);
         for threads in [1, 3] {
-            let mut separate = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), threads);
-            let mut observed = ParallelTrainer::new(Loss::MeanSquaredError, adam(p), threads);
-            assert_eq!(observed.threads_for(&arch, train), threads);
-            let (mut a, mut b) = (params.clone(), params.clone());
+            let mut separate = data.trainer(threads);
+            let mut observed = data.trainer(threads);
+            assert_eq!(observed.threads_for(&data.arch, data.train), threads);
+            let (mut a, mut b) = (data.params.clone(), data.params.clone());
             for _ in 0..2 {
-                let mut expected = vec![0.0; 2 * (train + extra)];
-                separate.predict(&arch, &a, &x, &mut expected).unwrap();
-                let samples = Samples {
-                    inputs: &x[..3 * train],
-                    targets: y,
-                };
-                let la = separate.step(&arch, &mut a, samples).unwrap();
-                let mut outputs = vec![0.0; 2 * (train + extra)];
-                let batch = ObservedBatch {
-                    inputs: &x,
-                    targets: y,
-                    outputs: &mut outputs,
-                };
-                let lb = observed.step_observed(&arch, &mut b, batch).unwrap();
+                let (expected, la) = data.predict_then_step(&mut separate, &mut a);
+                let (outputs, lb) = data.observed_step(&mut observed, &mut b);
                 assert_eq!(la.to_bits(), lb.to_bits());
                 assert_eq!(expected, outputs);
                 assert_eq!(a, b);
