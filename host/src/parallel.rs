@@ -26,6 +26,7 @@
 //! took in the steps before (see [`Balance`]), as the two cores of a shared or virtual machine
 //! are often not equally fast. Any split gives the same sums, so this changes only the speed.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use fprinciple_core::dense::{self, Arithmetic, DenseShape, Sums};
@@ -539,18 +540,17 @@ fn share_gradients_and_update(
             weight,
             bias,
         } = piece;
-        let (batch, inputs, deltas) = match passes {
-            [pass] => (
-                pass.batch,
-                pass.layer_inputs(&layer),
-                pass.layer_deltas(&layer),
-            ),
-            _ => joined.layer(&layer, passes),
-        };
-        let shape = DenseShape {
-            batch,
-            inputs: layer.inputs,
-            outputs: layer.outputs,
+        let (shape, (inputs, deltas), rows) = match passes {
+            [pass] => {
+                let shape = DenseShape {
+                    batch: pass.batch,
+                    inputs: layer.inputs,
+                    outputs: layer.outputs,
+                };
+                let operands = (pass.layer_inputs(&layer), pass.layer_deltas(&layer));
+                (shape, operands, rows)
+            }
+            _ => joined.layer(&layer, rows, passes),
         };
         dense::backward_parameter_rows(
             shape,
@@ -567,7 +567,8 @@ fn share_gradients_and_update(
     Ok(())
 }
 
-/// One layer's inputs and deltas of every part of a batch, end to end in the parts' order.
+/// One layer's inputs and deltas of every part of a batch, end to end in the parts' order; of
+/// the inputs only those a thread's weight rows multiply.
 ///
 /// A thread sums the gradient of its weight rows over the whole batch in one product: part by
 /// part, each a few dozen samples, the sums were stored and loaded again between parts and
@@ -580,16 +581,30 @@ struct Joined {
 }
 
 impl Joined {
-    /// The training rows of all `passes` and the layer's inputs and deltas over them.
-    fn layer(&mut self, layer: &LayerShape, passes: &[PartPass<'_>]) -> (usize, &[f32], &[f32]) {
+    /// The operands of the gradient of `layer`'s weight rows `rows` over the training rows of
+    /// all `passes`: the shape of a layer with just those inputs, its inputs and deltas, and
+    /// the rows' range in it (all of them).
+    fn layer(
+        &mut self,
+        layer: &LayerShape,
+        rows: Range<usize>,
+        passes: &[PartPass<'_>],
+    ) -> (DenseShape, (&[f32], &[f32]), Range<usize>) {
         self.inputs.clear();
         self.deltas.clear();
         for pass in passes {
-            self.inputs.extend_from_slice(pass.layer_inputs(layer));
+            for sample in pass.layer_inputs(layer).chunks_exact(layer.inputs.max(1)) {
+                self.inputs
+                    .extend_from_slice(sample.get(rows.clone()).unwrap_or(&[]));
+            }
             self.deltas.extend_from_slice(pass.layer_deltas(layer));
         }
-        let batch = passes.iter().map(|pass| pass.batch).sum();
-        (batch, &self.inputs, &self.deltas)
+        let shape = DenseShape {
+            batch: passes.iter().map(|pass| pass.batch).sum(),
+            inputs: rows.len(),
+            outputs: layer.outputs,
+        };
+        (shape, (&self.inputs, &self.deltas), 0..rows.len())
     }
 }
 
@@ -694,12 +709,7 @@ fn timed<R>(job: impl FnOnce() -> R) -> (R, (Option<usize>, f64)) {
 
 /// `n` rows in `parts` consecutive parts: near-equal ones, or with two parts, a first one of
 /// about `first_share` of the rows. If `each_one`, each of two parts keeps a row when `n ≥ 2`.
-fn split_rows(
-    parts: usize,
-    n: usize,
-    first_share: f64,
-    each_one: bool,
-) -> Vec<std::ops::Range<usize>> {
+fn split_rows(parts: usize, n: usize, first_share: f64, each_one: bool) -> Vec<Range<usize>> {
     if parts != 2 {
         return (0..parts).map(|t| part_rows(t, parts, n)).collect();
     }
@@ -709,7 +719,7 @@ fn split_rows(
 }
 
 /// Rows `t·n/T .. (t+1)·n/T` of `n`: part `t` of `T` near-equal consecutive parts.
-fn part_rows(t: usize, parts: usize, n: usize) -> std::ops::Range<usize> {
+fn part_rows(t: usize, parts: usize, n: usize) -> Range<usize> {
     t * n / parts..(t + 1) * n / parts
 }
 
@@ -748,8 +758,8 @@ impl PartPass<'_> {
 /// sums, and the slices of those weight rows and biases.
 struct LayerPiece<'a> {
     layer: LayerShape,
-    rows: std::ops::Range<usize>,
-    units: std::ops::Range<usize>,
+    rows: Range<usize>,
+    units: Range<usize>,
     weight: UpdateSlices<'a>,
     bias: UpdateSlices<'a>,
 }
