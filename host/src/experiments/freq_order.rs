@@ -448,8 +448,8 @@ fn snapshot_steps(steps: usize) -> Vec<usize> {
 /// (Ctrl-C), and a stopped run returns its results so far.
 pub fn run(
     config: &FreqConfig,
-    progress: &mut dyn FnMut(Progress),
-    stop: &dyn Fn() -> bool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<FreqResult, FreqError> {
     let target = parse_target(&config.target)?;
     let [a, b] = config.interval;
@@ -502,87 +502,90 @@ pub fn run(
     // Set when the stopping loss is reached or Ctrl-C arrives: the next iteration is the last.
     let mut finish: Option<StopReason> = None;
     let started = Instant::now();
-    let stop_reason = loop {
-        let (arch, params) = net.split_mut();
-        // The last iteration only evaluates: `step` updates have been applied.
-        let last = step == config.steps || finish.is_some();
-        let observe = step % config.observe_every == 0 || last;
-        let snapshot = keep.contains(&step) || last;
-        let test_now = observe
-            && !test_x.is_empty()
-            && (last || (step / config.observe_every).is_multiple_of(config.test_every));
-        // The training loss, the outputs and the test loss are all taken at the parameters
-        // before this iteration's update (a step reports its loss before its update).
-        let loss = if last {
-            trainer.predict(&arch, params, &rows.inputs, &mut row_outputs)?;
-            trainer
-                .loss()
-                .value(rows.train(&row_outputs), &train_y, 1)?
-        } else if observe || snapshot {
-            // The test points are the last rows: leave them out when they are not needed.
-            let needed = if test_now {
-                rows.inputs.len()
+    // The whole loop runs on the trainer's pool (see `HostTrainer::on_pool`).
+    let stop_reason = trainer.on_pool(|trainer| -> Result<StopReason, FreqError> {
+        Ok(loop {
+            let (arch, params) = net.split_mut();
+            // The last iteration only evaluates: `step` updates have been applied.
+            let last = step == config.steps || finish.is_some();
+            let observe = step % config.observe_every == 0 || last;
+            let snapshot = keep.contains(&step) || last;
+            let test_now = observe
+                && !test_x.is_empty()
+                && (last || (step / config.observe_every).is_multiple_of(config.test_every));
+            // The training loss, the outputs and the test loss are all taken at the parameters
+            // before this iteration's update (a step reports its loss before its update).
+            let loss = if last {
+                trainer.predict(&arch, params, &rows.inputs, &mut row_outputs)?;
+                trainer
+                    .loss()
+                    .value(rows.train(&row_outputs), &train_y, 1)?
+            } else if observe || snapshot {
+                // The test points are the last rows: leave them out when they are not needed.
+                let needed = if test_now {
+                    rows.inputs.len()
+                } else {
+                    rows.test.start
+                };
+                let batch = ObservedBatch {
+                    inputs: rows.inputs.get(..needed).unwrap_or(&[]),
+                    targets: &train_y,
+                    outputs: row_outputs.get_mut(..needed).unwrap_or(&mut []),
+                };
+                match trainer.step_observed(&arch, params, batch) {
+                    Ok(l) => l,
+                    Err(fprinciple_core::Error::NonFiniteLoss) => break StopReason::Diverged,
+                    Err(e) => return Err(e.into()),
+                }
             } else {
-                rows.test.start
+                match trainer.step(&arch, params, samples) {
+                    Ok(l) => l,
+                    Err(fprinciple_core::Error::NonFiniteLoss) => break StopReason::Diverged,
+                    Err(e) => return Err(e.into()),
+                }
             };
-            let batch = ObservedBatch {
-                inputs: rows.inputs.get(..needed).unwrap_or(&[]),
-                targets: &train_y,
-                outputs: row_outputs.get_mut(..needed).unwrap_or(&mut []),
-            };
-            match trainer.step_observed(&arch, params, batch) {
-                Ok(l) => l,
-                Err(fprinciple_core::Error::NonFiniteLoss) => break StopReason::Diverged,
-                Err(e) => return Err(e.into()),
+            last_loss = loss;
+            if observe || snapshot {
+                outputs.copy_from_slice(rows.analysis(&row_outputs));
             }
-        } else {
-            match trainer.step(&arch, params, samples) {
-                Ok(l) => l,
-                Err(fprinciple_core::Error::NonFiniteLoss) => break StopReason::Diverged,
-                Err(e) => return Err(e.into()),
+            if observe {
+                tracker.observe_with_scratch(step as u32, &outputs, &mut scratch)?;
+                let test_loss = if !test_now {
+                    None
+                } else {
+                    Some(trainer.loss().value(rows.test(&row_outputs), &test_y, 1)?)
+                };
+                observations.push(Observation {
+                    step,
+                    train_loss: loss,
+                    test_loss,
+                    delta: tracker.errors().to_vec(),
+                });
             }
-        };
-        last_loss = loss;
-        if observe || snapshot {
-            outputs.copy_from_slice(rows.analysis(&row_outputs));
-        }
-        if observe {
-            tracker.observe_with_scratch(step as u32, &outputs, &mut scratch)?;
-            let test_loss = if !test_now {
-                None
-            } else {
-                Some(trainer.loss().value(rows.test(&row_outputs), &test_y, 1)?)
-            };
-            observations.push(Observation {
-                step,
-                train_loss: loss,
-                test_loss,
-                delta: tracker.errors().to_vec(),
-            });
-        }
-        if snapshot {
-            snapshots.push(Snapshot {
-                step,
-                analysis: outputs.clone(),
-            });
-        }
-        if step % 50 == 0 {
-            progress(Progress {
-                step,
-                steps: config.steps,
-                loss,
-            });
-        }
-        if last {
-            break finish.unwrap_or(StopReason::Steps);
-        }
-        if config.stop_loss.is_some_and(|s| loss < s) {
-            finish = Some(StopReason::StopLoss);
-        } else if stop() {
-            finish = Some(StopReason::Interrupted);
-        }
-        step += 1;
-    };
+            if snapshot {
+                snapshots.push(Snapshot {
+                    step,
+                    analysis: outputs.clone(),
+                });
+            }
+            if step % 50 == 0 {
+                progress(Progress {
+                    step,
+                    steps: config.steps,
+                    loss,
+                });
+            }
+            if last {
+                break finish.unwrap_or(StopReason::Steps);
+            }
+            if config.stop_loss.is_some_and(|s| loss < s) {
+                finish = Some(StopReason::StopLoss);
+            } else if stop() {
+                finish = Some(StopReason::Interrupted);
+            }
+            step += 1;
+        })
+    })?;
     let seconds = started.elapsed().as_secs_f64();
     // After a divergence the outputs are those of the last observation before it.
     let final_test_loss = observations.last().and_then(|o| o.test_loss);
