@@ -34,12 +34,21 @@ const TILE_ROWS: usize = 6;
 /// Widest output tile on a desktop: four 16-lane vectors per row.
 #[cfg(not(target_arch = "arm"))]
 const TILE_COLS: usize = 64;
-/// Rows of the right-hand matrix packed at a time into a contiguous panel (on the stack), so a
-/// transposed operand is read with unit stride and each packed row is reused by every row tile
-/// of the output. On a desktop 128 × 64 values (32 KiB, an L1 cache) cover the paper's 200-wide
+/// Rows of the right-hand matrix packed at a time into a contiguous panel, so a transposed
+/// operand is read with unit stride and each packed row is reused by every row tile of the
+/// output. On a desktop 128 × 64 values (32 KiB, an L1 cache) cover the paper's 200-wide
 /// layers in two panels, so a tile is loaded from and stored to memory only twice.
 #[cfg(not(target_arch = "arm"))]
 const PANEL_DEPTH: usize = 128;
+
+// With the standard library each thread keeps one panel buffer for all its products. Without
+// it (safe Rust has no uninitialized buffer) every product zeroes one on the stack: on the
+// paper's step, with a 32 KiB panel per product, that zeroing was about 2% of a whole run.
+#[cfg(all(feature = "std", not(target_arch = "arm")))]
+std::thread_local! {
+    static PANEL: core::cell::RefCell<[f32; PANEL_DEPTH * TILE_COLS]> =
+        const { core::cell::RefCell::new([0.0; PANEL_DEPTH * TILE_COLS]) };
+}
 
 /// How each multiply-accumulate `sum + a · b` of the products is rounded.
 ///
@@ -488,34 +497,47 @@ fn matmul_with<const FUSED: bool>(
         }
         return;
     }
-    // One panel buffer for every column block of the product, each viewing it at its width.
-    // It is only as wide as the product's widest block: zeroing a 32 KiB buffer costs more
-    // than a narrow product (a layer with one input or one unit).
+    // One panel buffer for every column block of the product, each viewing it at its width:
+    // the thread's own if there is one (products never nest, so it is free; a thread being
+    // torn down has none), else one on the stack, only as wide as the product's widest
+    // block, as zeroing 32 KiB costs more than a narrow product (a layer with one input or
+    // one unit).
     let product = Product { m, k, n, a, b };
+    #[cfg(feature = "std")]
+    {
+        let own = PANEL.try_with(|panel| {
+            let mut panel = panel.try_borrow_mut().ok()?;
+            column_blocks::<FUSED>(product, &mut *c, carry, &mut panel[..]);
+            Some(())
+        });
+        if let Ok(Some(())) = own {
+            return;
+        }
+    }
     match n {
         n if n > TILE_COLS / 2 => {
-            column_blocks::<FUSED, { PANEL_DEPTH * TILE_COLS }>(product, c, carry)
+            column_blocks::<FUSED>(product, c, carry, &mut [0.0; PANEL_DEPTH * TILE_COLS])
         }
-        n if n > 16 => column_blocks::<FUSED, { PANEL_DEPTH * 32 }>(product, c, carry),
-        n if n >= 16 => column_blocks::<FUSED, { PANEL_DEPTH * 16 }>(product, c, carry),
-        _ => column_blocks::<FUSED, { PANEL_DEPTH * 8 }>(product, c, carry),
+        n if n > 16 => column_blocks::<FUSED>(product, c, carry, &mut [0.0; PANEL_DEPTH * 32]),
+        n if n >= 16 => column_blocks::<FUSED>(product, c, carry, &mut [0.0; PANEL_DEPTH * 16]),
+        _ => column_blocks::<FUSED>(product, c, carry, &mut [0.0; PANEL_DEPTH * 8]),
     }
 }
 
-/// The column blocks of [`matmul_with`], with a panel buffer of `PANEL` values, which must
-/// hold `PANEL_DEPTH` rows of the product's widest block.
+/// The column blocks of [`matmul_with`], with a panel buffer that holds `PANEL_DEPTH` rows of
+/// the product's widest block.
 #[cfg(not(target_arch = "arm"))]
 #[inline(always)]
-fn column_blocks<const FUSED: bool, const PANEL: usize>(
+fn column_blocks<const FUSED: bool>(
     product: Product<'_>,
     c: &mut [f32],
     carry: bool,
+    panel: &mut [f32],
 ) {
-    let mut panel = [0.0f32; PANEL];
     let n = product.n;
     let mut col = 0;
     while col < n {
-        let block = (col, &mut *c, &mut panel[..], carry);
+        let block = (col, &mut *c, &mut *panel, carry);
         col += match n - col {
             // More than half a tile left: a whole tile, of which only the columns that exist
             // are stored, in one pass over `a` (`--bench kernels` times a 100-wide layer's
@@ -1156,6 +1178,34 @@ mod tests {
         assert!(differing > 64, "only {differing} of 512 outputs differ");
         for (a, b) in separate.iter().zip(&fused) {
             assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+    }
+
+    /// The thread's own panel buffer holds the last product's values; a product that finds it
+    /// taken packs into one on the stack instead. Either way, the same bits.
+    #[cfg(all(feature = "std", not(target_arch = "arm")))]
+    #[test]
+    fn products_give_the_same_bits_with_or_without_the_threads_panel() {
+        let mut rng = Rng::new(5);
+        for &(batch, inputs, outputs) in &[(61, 200, 200), (7, 130, 70), (9, 20, 90), (3, 1, 9)] {
+            let shape = DenseShape {
+                batch,
+                inputs,
+                outputs,
+            };
+            let x = random(&mut rng, batch * inputs);
+            let w = random(&mut rng, inputs * outputs);
+            let bias = random(&mut rng, outputs);
+            for arithmetic in [Arithmetic::Separate, Arithmetic::Fused] {
+                let mut own = vec![0.0; batch * outputs];
+                forward(shape, arithmetic, &x, &w, &bias, &mut own).unwrap();
+                let mut stack = vec![0.0; batch * outputs];
+                PANEL.with(|panel| {
+                    let _taken = panel.borrow_mut();
+                    forward(shape, arithmetic, &x, &w, &bias, &mut stack).unwrap();
+                });
+                assert_eq!(own, stack, "{batch} × {inputs} × {outputs}, {arithmetic:?}");
+            }
         }
     }
 
