@@ -16,7 +16,8 @@
 //! step would cost if its threads did not exchange the weights, activations and deltas through
 //! their caches); and one Adam step of 784-400-200-10 on a batch of 100, on 1 and 2 threads.
 //! Flop counts: forward + backward ≈ 6 × parameters × samples, forward alone
-//! 2 × parameters × samples.
+//! 2 × parameters × samples. A round's iterations run one after another on the trainer's
+//! thread pool, as the experiments' training loops run (`ParallelTrainer::on_pool`).
 //!
 //! References: the paper's standard (≤ 0.5 ms per step with the observation) was stated beside
 //! the same iteration's time in NumPy (about 1.6 ms) and in PyTorch on the CPU (about 1.5 ms),
@@ -117,14 +118,16 @@ const CHECK_TOLERANCE: f64 = 0.02;
 /// to stop spinning.
 const SETTLE: Duration = Duration::from_millis(250);
 
-/// One measured figure: its name, its work per iteration and the iteration itself.
+/// One measured figure: its name, its work per iteration and the iterations themselves.
 struct Figure<'a> {
     name: String,
     /// Floating-point operations per iteration.
     flop: f64,
     /// Samples trained per iteration (MNIST), for samples per second.
     samples: Option<usize>,
-    iteration: Box<dyn FnMut() + 'a>,
+    /// Runs the iteration a number of times in a row, on the trainer's thread pool (as the
+    /// experiments' training loops run: `ParallelTrainer::on_pool`).
+    iterations: Box<dyn FnMut(usize) + 'a>,
     /// Seconds per iteration, one entry per round.
     rounds: Vec<f64>,
 }
@@ -147,33 +150,60 @@ impl TrainedCopy {
         }
     }
 
-    /// One step on `(inputs, targets)`, then the outputs on `grid` at the new parameters.
+    /// Runs `each` `n` times in a row on the trainer's pool, with the trainer, the
+    /// parameters and the outputs buffer.
+    fn repeat(
+        &mut self,
+        n: usize,
+        each: impl Fn(&mut ParallelTrainer<Adam<Vec<f32>>>, &mut [f32], &mut [f32]) + Sync,
+    ) {
+        let TrainedCopy {
+            trainer,
+            params,
+            outputs,
+        } = self;
+        trainer.on_pool(|trainer| {
+            for _ in 0..n {
+                each(trainer, params, outputs);
+            }
+        });
+    }
+
+    /// `n` times: one step on `(inputs, targets)`, then the outputs on `grid` at the new
+    /// parameters.
     fn step_then_evaluate(
         &mut self,
+        n: usize,
         arch: &Architecture<'_>,
         samples: (&[f32], &[f32]),
         grid: &[f32],
     ) {
         let (inputs, targets) = samples;
-        let loss = self
-            .trainer
-            .step(arch, &mut self.params, Samples { inputs, targets });
-        black_box(loss.expect("step"));
-        let outputs = &mut self.outputs;
-        let evaluated = self.trainer.predict(arch, &self.params, grid, outputs);
-        evaluated.expect("evaluation");
-        black_box(outputs.first());
+        self.repeat(n, |trainer, params, outputs| {
+            let loss = trainer.step(arch, params, Samples { inputs, targets });
+            black_box(loss.expect("step"));
+            let evaluated = trainer.predict(arch, params, grid, outputs);
+            evaluated.expect("evaluation");
+            black_box(outputs.first());
+        });
     }
 
-    /// One observed step on `inputs`, whose first rows `targets` covers.
-    fn observed_step(&mut self, arch: &Architecture<'_>, inputs: &[f32], targets: &[f32]) {
-        let batch = ObservedBatch {
-            inputs,
-            targets,
-            outputs: &mut self.outputs,
-        };
-        let loss = self.trainer.step_observed(arch, &mut self.params, batch);
-        black_box(loss.expect("step"));
+    /// `n` observed steps on `inputs`, whose first rows `targets` covers.
+    fn observed_steps(
+        &mut self,
+        n: usize,
+        arch: &Architecture<'_>,
+        inputs: &[f32],
+        targets: &[f32],
+    ) {
+        self.repeat(n, |trainer, params, outputs| {
+            let batch = ObservedBatch {
+                inputs,
+                targets,
+                outputs,
+            };
+            black_box(trainer.step_observed(arch, params, batch).expect("step"));
+        });
     }
 }
 
@@ -204,7 +234,7 @@ fn main() {
             name: format!("paper step (61) then evaluation (64), {threads} thread(s)"),
             flop: step_and_eval,
             samples: None,
-            iteration: Box::new(move || network.step_then_evaluate(arch, (x, y), analysis)),
+            iterations: Box::new(move |n| network.step_then_evaluate(n, arch, (x, y), analysis)),
             rounds: Vec::new(),
         });
     }
@@ -215,7 +245,7 @@ fn main() {
             name: format!("paper observed step (61 + 64 rows), {threads} thread(s)"),
             flop: step_and_eval,
             samples: None,
-            iteration: Box::new(move || network.observed_step(arch, observed, y)),
+            iterations: Box::new(move |n| network.observed_steps(n, arch, observed, y)),
             rounds: Vec::new(),
         });
     }
@@ -229,7 +259,7 @@ fn main() {
             name: "paper observed step (61 + 64 rows), 2 thread(s), even shares".into(),
             flop: step_and_eval,
             samples: None,
-            iteration: Box::new(move || network.observed_step(arch, observed, y)),
+            iterations: Box::new(move |n| network.observed_steps(n, arch, observed, y)),
             rounds: Vec::new(),
         });
     }
@@ -247,13 +277,15 @@ fn main() {
             name: format!("paper: 2 threads, own copies ({train_share} + {grid_share} rows each)"),
             flop: 2.0 * half_flop,
             samples: None,
-            iteration: Box::new(move || {
+            iterations: Box::new(move |n| {
                 let [a, b] = &mut copies;
                 pool.install(|| {
-                    rayon::join(
-                        || a.observed_step(arch, half, targets),
-                        || b.observed_step(arch, half, targets),
-                    )
+                    for _ in 0..n {
+                        rayon::join(
+                            || a.observed_steps(1, arch, half, targets),
+                            || b.observed_steps(1, arch, half, targets),
+                        );
+                    }
                 });
             }),
             rounds: Vec::new(),
@@ -263,7 +295,7 @@ fn main() {
             name: "paper: 1 thread, one such copy alone".into(),
             flop: half_flop,
             samples: None,
-            iteration: Box::new(move || alone.observed_step(arch, half, targets)),
+            iterations: Box::new(move |n| alone.observed_steps(n, arch, half, targets)),
             rounds: Vec::new(),
         });
     }
@@ -280,12 +312,17 @@ fn main() {
             name: format!("MNIST step, batch {MNIST_BATCH}, {threads} thread(s)"),
             flop: 6.0 * q * MNIST_BATCH as f64,
             samples: Some(MNIST_BATCH),
-            iteration: Box::new(move || {
+            iterations: Box::new(move |n| {
                 let samples = Samples {
                     inputs: x,
                     targets: y,
                 };
-                black_box(trainer.step(arch, &mut params, samples).expect("step"));
+                let params = &mut params;
+                trainer.on_pool(|trainer| {
+                    for _ in 0..n {
+                        black_box(trainer.step(arch, params, samples).expect("step"));
+                    }
+                });
             }),
             rounds: Vec::new(),
         });
@@ -299,9 +336,7 @@ fn main() {
 
     // Warm-up: caches, the thread pools, the CPU's clock.
     for figure in &mut figures {
-        for _ in 0..20 {
-            (figure.iteration)();
-        }
+        (figure.iterations)(20);
     }
     for (_, reference, _) in &mut references {
         let _ = reference.time(20);
@@ -331,11 +366,9 @@ fn main() {
         }
         for figure in &mut figures {
             // About 10 ms per round and figure.
-            let iterations = if figure.samples.is_some() { 6 } else { 16 };
+            let iterations: u32 = if figure.samples.is_some() { 6 } else { 16 };
             let start = Instant::now();
-            for _ in 0..iterations {
-                (figure.iteration)();
-            }
+            (figure.iterations)(iterations as usize);
             figure
                 .rounds
                 .push(start.elapsed().as_secs_f64() / f64::from(iterations));

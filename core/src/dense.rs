@@ -879,6 +879,22 @@ mod tests {
 
     /// Every kernel of `path` on one shape against the textbook loop summed in the same order,
     /// bit for bit, with either rounding.
+    /// A layer of shape `(batch, inputs, outputs)` with random inputs, weight and biases.
+    fn random_layer(
+        rng: &mut Rng,
+        (batch, inputs, outputs): (usize, usize, usize),
+    ) -> (DenseShape, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let shape = DenseShape {
+            batch,
+            inputs,
+            outputs,
+        };
+        let x = random(rng, batch * inputs);
+        let w = random(rng, inputs * outputs);
+        let bias = random(rng, outputs);
+        (shape, x, w, bias)
+    }
+
     fn check_layer(path: Path, shape: DenseShape, x: &[f32], w: &[f32], bias: &[f32], d: &[f32]) {
         let DenseShape {
             batch,
@@ -1055,14 +1071,7 @@ mod tests {
             (61, 90, 20),
             (9, 20, 90),
         ] {
-            let shape = DenseShape {
-                batch,
-                inputs,
-                outputs,
-            };
-            let x = random(&mut rng, batch * inputs);
-            let w = random(&mut rng, inputs * outputs);
-            let bias = random(&mut rng, outputs);
+            let (shape, x, w, bias) = random_layer(&mut rng, (batch, inputs, outputs));
             let d = random(&mut rng, batch * outputs);
             for path in [Path::Public, Path::Scalar] {
                 check_layer(path, shape, &x, &w, &bias, &d);
@@ -1188,14 +1197,7 @@ mod tests {
     fn products_give_the_same_bits_with_or_without_the_threads_panel() {
         let mut rng = Rng::new(5);
         for &(batch, inputs, outputs) in &[(61, 200, 200), (7, 130, 70), (9, 20, 90), (3, 1, 9)] {
-            let shape = DenseShape {
-                batch,
-                inputs,
-                outputs,
-            };
-            let x = random(&mut rng, batch * inputs);
-            let w = random(&mut rng, inputs * outputs);
-            let bias = random(&mut rng, outputs);
+            let (shape, x, w, bias) = random_layer(&mut rng, (batch, inputs, outputs));
             for arithmetic in [Arithmetic::Separate, Arithmetic::Fused] {
                 let mut own = vec![0.0; batch * outputs];
                 forward(shape, arithmetic, &x, &w, &bias, &mut own).unwrap();
