@@ -877,8 +877,6 @@ mod tests {
         scalar::matmul(arithmetic == Arithmetic::Fused, p, None, c);
     }
 
-    /// Every kernel of `path` on one shape against the textbook loop summed in the same order,
-    /// bit for bit, with either rounding.
     /// A layer of shape `(batch, inputs, outputs)` with random inputs, weight and biases.
     fn random_layer(
         rng: &mut Rng,
@@ -895,6 +893,8 @@ mod tests {
         (shape, x, w, bias)
     }
 
+    /// Every kernel of `path` on one shape against the textbook loop summed in the same order,
+    /// bit for bit, with either rounding.
     fn check_layer(path: Path, shape: DenseShape, x: &[f32], w: &[f32], bias: &[f32], d: &[f32]) {
         let DenseShape {
             batch,
