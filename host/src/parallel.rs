@@ -155,8 +155,8 @@ impl<O: Optimizer + Send> ParallelTrainer<O> {
     /// hands its work to the pool once, not once per step. Each step called from outside
     /// the pool moves into it and back (see [`pool_to_enter`](Self::pool_to_enter)), and the
     /// calling thread sleeps meanwhile, to be woken when the step ends: on the paper's
-    /// official run a step took about 3% longer that way. Without a pool, or from one of its
-    /// threads, `op` runs on the calling thread. The results are the same either way.
+    /// official run, a few percent of the step. Without a pool, or from one of its threads,
+    /// `op` runs on the calling thread. The results are the same either way.
     pub fn on_pool<R: Send>(&mut self, op: impl FnOnce(&mut Self) -> R + Send) -> R {
         match self.pool_to_enter() {
             Some(pool) => pool.install(|| op(self)),
