@@ -125,8 +125,8 @@ struct Figure<'a> {
     flop: f64,
     /// Samples trained per iteration (MNIST), for samples per second.
     samples: Option<usize>,
-    /// Runs the iteration a number of times in a row, on the trainer's thread pool (as the
-    /// experiments' training loops run: `ParallelTrainer::on_pool`).
+    /// Runs the iteration a number of times in a row, on the trainer's thread pool if it has
+    /// one (as the experiments' training loops run: `ParallelTrainer::on_pool`).
     iterations: Box<dyn FnMut(usize) + 'a>,
     /// Seconds per iteration, one entry per round.
     rounds: Vec<f64>,
